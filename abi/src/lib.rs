@@ -31,6 +31,7 @@ pub mod trampoline;
 pub use request::{Request, RequestBuf};
 pub use response::{PluginError, Response};
 pub use status::Status;
+pub use trampoline::valid_name as valid_plugin_name;
 
 /// The ABI major version this crate implements.
 pub const ABI_MAJOR: u16 = 1;
@@ -41,7 +42,8 @@ pub const ABI_MINOR: u16 = 0;
 ///
 /// Arguments, in this order (the optional ones may be left out):
 ///
-/// - `name = "..."`: the plugin id, `[a-z0-9._-]{1,64}` (checked at compile time);
+/// - `name = "..."`: the plugin id, 1 to 64 of `[a-z0-9._-]` starting with a
+///   letter or digit (checked at compile time);
 /// - `version = "..."`;
 /// - `description = "..."` (optional);
 /// - `may_block = true` (optional): calls may block, so the host runs them on

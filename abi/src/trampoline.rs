@@ -68,10 +68,14 @@ impl StaticDescriptor {
     }
 }
 
-/// Whether `name` is a valid plugin id: `[a-z0-9._-]{1,64}`.
+/// Whether `name` is a valid plugin id: 1 to 64 characters of `[a-z0-9._-]`,
+/// starting with a letter or digit (so never `.`, `..` or a path).
 pub const fn valid_name(name: &str) -> bool {
     let bytes = name.as_bytes();
-    if bytes.is_empty() || bytes.len() > 64 {
+    if bytes.is_empty()
+        || bytes.len() > 64
+        || !(bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+    {
         return false;
     }
     let mut i = 0;
@@ -94,6 +98,11 @@ unsafe extern "C" fn init<P: Plugin>(
         unsafe { *instance = std::ptr::null_mut() };
     }
     host::attach(host_table);
+    // This library has its own copy of std, so this hook sees only this
+    // plugin's panics: they go to the host's log instead of raw stderr.
+    std::panic::set_hook(Box::new(|info| {
+        host::log(host::Level::Error, &format!("panic: {info}"))
+    }));
     match catch_unwind(P::init) {
         Ok(Ok(())) => ffi::FLEXCORE_STATUS_OK,
         Ok(Err(e)) => {
@@ -128,8 +137,7 @@ unsafe extern "C" fn invoke<P: Plugin>(
         }
         Ok(Err(error)) => error.write_into(response),
         Err(panic) => {
-            let message = format!("plugin panicked: {}", panic_message(&*panic));
-            PluginError::new(Status::Panic, message).write_into(response)
+            PluginError::new(Status::Panic, panic_message(&*panic).to_owned()).write_into(response)
         }
     }
 }

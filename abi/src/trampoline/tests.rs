@@ -108,6 +108,9 @@ fn names_are_checked() {
     assert!(!valid_name(""));
     assert!(!valid_name("Echo"));
     assert!(!valid_name("../x"));
+    assert!(!valid_name(".."));
+    assert!(!valid_name("-x"));
+    assert!(!valid_name("a\0b"));
     assert!(!valid_name("a/b"));
     assert!(!valid_name(&"x".repeat(65)));
 }

@@ -1,0 +1,132 @@
+//! Where a call runs and how long it may take.
+//!
+//! The ordinary call runs inline on the async worker: handing every call to
+//! another thread halves throughput (DESIGN.md, measured). A plugin that says
+//! it may block, or that is seen blocking once (a call slower than
+//! `slow_call_threshold`), runs on tokio's blocking pool instead, so it never
+//! stalls other requests, and its deadline is enforced while it runs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use flexcore_abi::Status;
+use http::HeaderValue;
+
+use super::output::{CallError, Input, Output};
+use super::{Plugin, PluginHost};
+use crate::Error;
+use crate::metrics::ErrorKind;
+
+/// One call's owned input, movable to another thread.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub body: Bytes,
+    pub content_type: Option<HeaderValue>,
+    pub request_id: HeaderValue,
+}
+
+impl Invocation {
+    fn input(&self, deadline_unix_ms: u64) -> Input<'_> {
+        Input {
+            body: &self.body,
+            content_type: self
+                .content_type
+                .as_ref()
+                .map_or(&[][..], HeaderValue::as_bytes),
+            request_id: self.request_id.as_bytes(),
+            deadline_unix_ms,
+        }
+    }
+}
+
+impl PluginHost {
+    /// Invokes the plugin `name` and maps its outcome to the gateway's errors.
+    pub async fn invoke(&self, name: &str, call: Invocation) -> Result<Output, Error> {
+        let guard = self.acquire(name)?;
+        let timeout = self.settings.invoke_timeout;
+        let deadline_unix_ms = unix_ms(SystemTime::now() + timeout);
+        let started = Instant::now();
+        guard.plugin().metrics.invocations.inc();
+
+        if guard.plugin().offloaded() {
+            let plugin = Arc::clone(guard.plugin());
+            let task =
+                tokio::task::spawn_blocking(move || guard.call(&call.input(deadline_unix_ms)));
+            let result = match tokio::time::timeout(timeout, task).await {
+                Ok(Ok(result)) => result.map_err(|e| call_error(&plugin, e)),
+                Ok(Err(join)) => Err(Error::Internal(format!("plugin call task failed: {join}"))),
+                Err(_) => Err(timed_out(&plugin, timeout)),
+            };
+            return finish(&plugin, started, result);
+        }
+
+        let result = guard.call(&call.input(deadline_unix_ms));
+        let elapsed = started.elapsed();
+        let plugin = guard.plugin();
+        if elapsed > self.settings.slow_call_threshold {
+            plugin.offload();
+        }
+        let result = if elapsed > timeout {
+            Err(timed_out(plugin, timeout))
+        } else {
+            result.map_err(|e| call_error(plugin, e))
+        };
+        finish(plugin, started, result)
+    }
+}
+
+fn finish(
+    plugin: &Plugin,
+    started: Instant,
+    result: Result<Output, Error>,
+) -> Result<Output, Error> {
+    plugin
+        .metrics
+        .duration
+        .observe(started.elapsed().as_secs_f64());
+    result
+}
+
+fn call_error(plugin: &Plugin, e: CallError) -> Error {
+    let name = plugin.name().to_owned();
+    let (kind, error) = match e.status {
+        Status::InvalidInput => (ErrorKind::InvalidInput, Error::InvalidInput(e.message)),
+        Status::Unavailable => (
+            ErrorKind::Unavailable,
+            Error::Unavailable {
+                plugin: name,
+                message: e.message,
+            },
+        ),
+        Status::Panic => (
+            ErrorKind::Panic,
+            Error::PluginPanicked {
+                plugin: name,
+                message: e.message,
+            },
+        ),
+        Status::Internal | Status::Ok => (
+            ErrorKind::Internal,
+            Error::PluginFailed {
+                plugin: name,
+                message: e.message,
+            },
+        ),
+    };
+    plugin.metrics.error(kind);
+    error
+}
+
+fn timed_out(plugin: &Plugin, timeout: Duration) -> Error {
+    plugin.metrics.error(ErrorKind::Timeout);
+    Error::Timeout {
+        plugin: plugin.name().to_owned(),
+        timeout_ms: timeout.as_millis(),
+    }
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

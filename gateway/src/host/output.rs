@@ -1,0 +1,147 @@
+//! A call's input and output as the host sees them, and the reading of a
+//! plugin's response into `Bytes`: copied when small, adopted without a copy
+//! when large (the buffer then frees it through the plugin when dropped).
+
+use std::ffi::c_void;
+
+use bytes::Bytes;
+use flexcore_abi::Status;
+use flexcore_abi::ffi::FlexcoreResponse;
+use http::HeaderValue;
+
+use super::plugin::InFlight;
+
+/// Outputs at least this large are handed to hyper without a copy.
+pub(super) const ZERO_COPY_MIN: usize = 64 * 1024;
+
+/// One call's input, borrowed for the call.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub body: &'a [u8],
+    pub content_type: &'a [u8],
+    pub request_id: &'a [u8],
+    /// Milliseconds since the Unix epoch; 0 for none.
+    pub deadline_unix_ms: u64,
+}
+
+/// A successful call's output.
+#[derive(Debug)]
+pub struct Output {
+    pub body: Bytes,
+    pub content_type: HeaderValue,
+}
+
+/// A call that ended with a status other than OK.
+#[derive(Debug, Clone)]
+pub struct CallError {
+    pub status: Status,
+    pub message: String,
+}
+
+/// Copies the response out of the plugin's memory.
+///
+/// # Safety
+/// Every (pointer, length) in `raw` must be valid, as after `invoke`.
+pub(super) unsafe fn read_copied(status: i32, raw: &FlexcoreResponse) -> Result<Output, CallError> {
+    // SAFETY: forwarded from the caller.
+    let (body, content_type, message) = unsafe {
+        (
+            bytes(raw.body, raw.body_len),
+            bytes(raw.content_type.cast(), raw.content_type_len),
+            bytes(raw.error_message.cast(), raw.error_message_len),
+        )
+    };
+    match flexcore_abi::Status::from_raw(status) {
+        Status::Ok => Ok(Output {
+            body: Bytes::copy_from_slice(body),
+            content_type: content_type_value(content_type),
+        }),
+        status => {
+            let message = if message.is_empty() {
+                "no message".into()
+            } else {
+                String::from_utf8_lossy(message).into_owned()
+            };
+            Err(CallError { status, message })
+        }
+    }
+}
+
+/// A plugin's response buffer, owned by a `Bytes` until hyper has sent it.
+pub(super) struct PluginBuffer {
+    raw: FlexcoreResponse,
+    instance: *mut c_void,
+    call: InFlight,
+}
+
+// SAFETY: the buffer is only read (never written) until it is released, and
+// release happens once, from Drop, on whichever thread drops it; plugins may
+// free their responses from any thread.
+unsafe impl Send for PluginBuffer {}
+// SAFETY: shared access only reads the immutable buffer.
+unsafe impl Sync for PluginBuffer {}
+
+impl PluginBuffer {
+    /// # Safety
+    /// `raw` must be a successful response from `instance` not yet released.
+    pub(super) unsafe fn adopt(
+        raw: FlexcoreResponse,
+        instance: *mut c_void,
+        call: InFlight,
+    ) -> Output {
+        // SAFETY: valid until released, by the caller's promise.
+        let content_type =
+            content_type_value(unsafe { bytes(raw.content_type.cast(), raw.content_type_len) });
+        Output {
+            body: Bytes::from_owner(Self {
+                raw,
+                instance,
+                call,
+            }),
+            content_type,
+        }
+    }
+}
+
+impl AsRef<[u8]> for PluginBuffer {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: the plugin keeps the buffer valid until free_response (Drop).
+        unsafe { bytes(self.raw.body, self.raw.body_len) }
+    }
+}
+
+impl Drop for PluginBuffer {
+    fn drop(&mut self) {
+        self.call.free_response(self.instance, &mut self.raw);
+    }
+}
+
+/// The response's content type as a header value; empty or invalid ones
+/// become `application/octet-stream`, common ones cost no allocation.
+fn content_type_value(raw: &[u8]) -> HeaderValue {
+    const COMMON: [&str; 4] = [
+        "application/json",
+        "text/plain",
+        "application/octet-stream",
+        "text/plain; charset=utf-8",
+    ];
+    if raw.is_empty() {
+        return HeaderValue::from_static("application/octet-stream");
+    }
+    if let Some(common) = COMMON.iter().find(|c| c.as_bytes() == raw) {
+        return HeaderValue::from_static(common);
+    }
+    HeaderValue::from_bytes(raw)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+}
+
+/// # Safety
+/// `ptr` must be valid for `len` bytes, or `len` must be 0.
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: by the caller's promise.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+}

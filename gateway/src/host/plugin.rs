@@ -1,0 +1,369 @@
+//! One loaded plugin: its descriptor, its instance, and the rules of its life.
+//!
+//! States: `Active` (serving) → `Restarting` after a panic (the instance is
+//! drained, shut down and initialised again) → `Active`; or → `Retired` when a
+//! reload replaces it or the gateway stops (drained, then shut down once).
+//! Calls enter through [`Plugin::enter`], which counts them in flight; the
+//! counter and the state form a handshake so that no call can start after a
+//! drain has seen zero.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use flexcore_abi::Status;
+use flexcore_abi::ffi::{self, FlexcoreRequest, FlexcoreResponse};
+
+use super::host_table::HostTable;
+use super::library::{Descriptor, Opened, Refusal};
+use super::output::{self, CallError, Input, Output};
+use crate::metrics::PluginMetrics;
+
+const ACTIVE: u8 = 0;
+const RESTARTING: u8 = 1;
+const FAILED: u8 = 2;
+const RETIRED: u8 = 3;
+
+/// A loaded, initialised plugin.
+pub struct Plugin {
+    pub(super) descriptor: Descriptor,
+    pub(super) file: std::path::PathBuf,
+    pub(super) sha256: String,
+    pub(super) loaded_at: SystemTime,
+    pub(super) metrics: PluginMetrics,
+    // Kept only so the library is visibly owned; it is never closed.
+    _library: std::mem::ManuallyDrop<libloading::os::unix::Library>,
+    host_table: HostTable,
+    instance: AtomicPtr<c_void>,
+    state: AtomicU8,
+    in_flight: AtomicUsize,
+    /// Held around invoke + free_response for plugins that are not thread-safe.
+    serial: Option<Mutex<()>>,
+    /// Whether calls go to the blocking pool (flag, or learned from a slow call).
+    offload: AtomicBool,
+    /// Serialises init and shutdown, and records whether an instance is live.
+    lifecycle: Mutex<bool>,
+}
+
+/// Why a call could not enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Closed {
+    /// Replaced by a reload or stopping: look the name up again.
+    Retired,
+    /// Restarting after a panic, or failed to restart.
+    Unavailable,
+}
+
+/// A call in flight; dropping it ends the call.
+pub struct CallGuard {
+    plugin: Arc<Plugin>,
+}
+
+impl Plugin {
+    /// Initialises an opened library into a plugin, or refuses it.
+    pub(super) fn init(
+        opened: Opened,
+        config: std::collections::HashMap<String, String>,
+        metrics: PluginMetrics,
+    ) -> Result<Arc<Self>, Refusal> {
+        let Opened {
+            descriptor,
+            file,
+            sha256,
+            library,
+        } = opened;
+        let thread_safe = descriptor.flags & ffi::FLEXCORE_FLAG_THREAD_SAFE != 0;
+        let plugin = Self {
+            host_table: HostTable::new(&descriptor.name, config),
+            offload: AtomicBool::new(descriptor.flags & ffi::FLEXCORE_FLAG_MAY_BLOCK != 0),
+            serial: (!thread_safe).then(|| Mutex::new(())),
+            descriptor,
+            file,
+            sha256,
+            loaded_at: SystemTime::now(),
+            metrics,
+            _library: library,
+            instance: AtomicPtr::new(std::ptr::null_mut()),
+            state: AtomicU8::new(ACTIVE),
+            in_flight: AtomicUsize::new(0),
+            lifecycle: Mutex::new(false),
+        };
+        let mut live = plugin
+            .lifecycle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        plugin.start_instance(&mut live).map_err(|reason| Refusal {
+            file: plugin.file.clone(),
+            reason,
+        })?;
+        drop(live);
+        Ok(Arc::new(plugin))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.descriptor.name
+    }
+
+    pub(super) fn offloaded(&self) -> bool {
+        self.offload.load(Ordering::Relaxed)
+    }
+
+    /// Moves this plugin's calls to the blocking pool for good.
+    pub(super) fn offload(&self) {
+        if !self.offload.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                plugin = self.name(),
+                "a call blocked its async worker; later calls run on the blocking pool"
+            );
+        }
+    }
+
+    /// Starts a call, unless the plugin is retiring or restarting.
+    pub(super) fn enter(self: &Arc<Self>) -> Result<CallGuard, Closed> {
+        // SeqCst pairs with `drain`: either this increment is seen by the
+        // drainer, or the drainer's state change is seen here.
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        match self.state.load(Ordering::SeqCst) {
+            ACTIVE => Ok(CallGuard {
+                plugin: Arc::clone(self),
+            }),
+            state => {
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                Err(if state == RETIRED {
+                    Closed::Retired
+                } else {
+                    Closed::Unavailable
+                })
+            }
+        }
+    }
+
+    /// Retires the plugin: no new calls; once the in-flight ones finish
+    /// (waiting at most `grace`), its `shutdown` runs. Returns whether it did.
+    pub(super) fn retire(&self, grace: Duration) -> bool {
+        self.state.store(RETIRED, Ordering::SeqCst);
+        let mut live = self
+            .lifecycle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !self.drain(grace) {
+            tracing::warn!(
+                plugin = self.name(),
+                "calls still running after {grace:?}; shutdown skipped"
+            );
+            return false;
+        }
+        self.stop_instance(&mut live);
+        true
+    }
+
+    /// After a panic: drain, shut the instance down and initialise a new one.
+    fn restart(&self) {
+        let mut live = self
+            .lifecycle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.state.load(Ordering::SeqCst) != RESTARTING {
+            return;
+        }
+        if !self.drain(Duration::from_secs(3600)) {
+            return;
+        }
+        self.stop_instance(&mut live);
+        let next = match self.start_instance(&mut live) {
+            Ok(()) => {
+                tracing::info!(plugin = self.name(), "re-initialised after a panic");
+                ACTIVE
+            }
+            Err(reason) => {
+                tracing::error!(plugin = self.name(), %reason, "could not re-initialise after a panic");
+                FAILED
+            }
+        };
+        let _ = self
+            .state
+            .compare_exchange(RESTARTING, next, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// Waits until no call is in flight; false if `grace` ran out first.
+    fn drain(&self, grace: Duration) -> bool {
+        let until = Instant::now() + grace;
+        while self.in_flight.load(Ordering::SeqCst) != 0 {
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    fn start_instance(&self, live: &mut bool) -> Result<(), String> {
+        let mut instance = std::ptr::null_mut();
+        let status = match self.descriptor.init {
+            // SAFETY: init never overlaps another call (we hold the lifecycle
+            // lock and no call is in flight); the host table outlives shutdown.
+            Some(init) => unsafe { init(self.host_table.as_ptr(), &mut instance) },
+            None => ffi::FLEXCORE_STATUS_OK,
+        };
+        if status != ffi::FLEXCORE_STATUS_OK {
+            return Err(format!(
+                "init failed with status {:?}",
+                Status::from_raw(status)
+            ));
+        }
+        self.instance.store(instance, Ordering::Release);
+        *live = true;
+        Ok(())
+    }
+
+    fn stop_instance(&self, live: &mut bool) {
+        if !std::mem::replace(live, false) {
+            return;
+        }
+        let instance = self.instance.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if let Some(shutdown) = self.descriptor.shutdown {
+            // SAFETY: drained and under the lifecycle lock: nothing else runs in
+            // the plugin; this instance gets no further call.
+            unsafe { shutdown(instance) };
+        }
+    }
+
+    fn poison(self: &Arc<Self>) {
+        if self
+            .state
+            .compare_exchange(ACTIVE, RESTARTING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            let plugin = Arc::clone(self);
+            let spawned = std::thread::Builder::new()
+                .name(format!("restart-{}", self.name()))
+                .spawn(move || plugin.restart());
+            if let Err(e) = spawned {
+                tracing::error!(plugin = self.name(), "cannot start the restart thread: {e}");
+            }
+        }
+    }
+}
+
+impl CallGuard {
+    pub fn plugin(&self) -> &Arc<Plugin> {
+        &self.plugin
+    }
+
+    /// Runs the call on this thread.
+    pub(super) fn call(&self, input: &Input<'_>) -> Result<Output, CallError> {
+        let plugin = &*self.plugin;
+        let request = FlexcoreRequest {
+            struct_size: size_of::<FlexcoreRequest>() as u32,
+            reserved: 0,
+            body: input.body.as_ptr(),
+            body_len: input.body.len(),
+            content_type: input.content_type.as_ptr().cast(),
+            content_type_len: input.content_type.len(),
+            request_id: input.request_id.as_ptr().cast(),
+            request_id_len: input.request_id.len(),
+            deadline_unix_ms: input.deadline_unix_ms,
+        };
+        let mut response = FlexcoreResponse::empty();
+        let serial = plugin
+            .serial
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(PoisonError::into_inner));
+        let instance = plugin.instance.load(Ordering::Acquire);
+        // SAFETY: the plugin is entered (not retired, not restarting), so its
+        // instance is live; the request borrows buffers that outlive the call
+        // and the release below; the response is zeroed with struct_size set.
+        let status = unsafe { (plugin.descriptor.invoke)(instance, &request, &mut response) };
+        if status == ffi::FLEXCORE_STATUS_OK
+            && serial.is_none()
+            && response.body_len >= output::ZERO_COPY_MIN
+        {
+            // SAFETY: a successful response the plugin owns until free_response,
+            // which the buffer calls when dropped, before ending this call.
+            return Ok(unsafe {
+                output::PluginBuffer::adopt(response, instance, InFlight::new(&self.plugin))
+            });
+        }
+        // SAFETY: the plugin owns what it stored in the response until
+        // free_response, called right after.
+        let result = unsafe { output::read_copied(status, &response) };
+        // SAFETY: each invoke is followed by exactly one free_response.
+        unsafe { (plugin.descriptor.free_response)(instance, &mut response) };
+        drop(serial);
+        if let Err(e) = &result
+            && e.status == Status::Panic
+        {
+            self.plugin.poison();
+        }
+        result
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        self.plugin.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A call's in-flight count, held by a zero-copy output until it is sent.
+pub(super) struct InFlight {
+    plugin: Arc<Plugin>,
+}
+
+impl InFlight {
+    /// Counts one more call in flight; only made while a call is already in
+    /// flight, so no drain can finish in between.
+    fn new(plugin: &Arc<Plugin>) -> Self {
+        plugin.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self {
+            plugin: Arc::clone(plugin),
+        }
+    }
+
+    pub(super) fn free_response(&self, instance: *mut c_void, response: &mut FlexcoreResponse) {
+        // SAFETY: called once, by the buffer that adopted this response, while
+        // the call still counts as in flight (the instance is live).
+        unsafe { (self.plugin.descriptor.free_response)(instance, response) };
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.plugin.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What a plugin is, for listing.
+pub struct Summary<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub description: &'a str,
+    pub abi: (u16, u16),
+    pub file: &'a std::path::Path,
+    pub sha256: &'a str,
+    pub loaded_at: SystemTime,
+    pub thread_safe: bool,
+    pub offloaded: bool,
+}
+
+impl Plugin {
+    pub fn summary(&self) -> Summary<'_> {
+        let d = &self.descriptor;
+        Summary {
+            name: &d.name,
+            version: &d.version,
+            description: &d.description,
+            abi: d.abi,
+            file: &self.file,
+            sha256: &self.sha256,
+            loaded_at: self.loaded_at,
+            thread_safe: self.serial.is_none(),
+            offloaded: self.offloaded(),
+        }
+    }
+
+    pub fn metrics(&self) -> &PluginMetrics {
+        &self.metrics
+    }
+}

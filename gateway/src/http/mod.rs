@@ -1,0 +1,25 @@
+//! The HTTP edge: the accept loop, the tower stack, routing and handlers.
+//!
+//! - [`server`]: accepts connections, serves HTTP/1.1 keep-alive through
+//!   hyper, drains on shutdown;
+//! - [`stack`]: the tower layers every request passes, built in one place;
+//! - [`request_id`]: the layer that tags requests and responses;
+//! - [`router`]: path and method to a [`router::Route`];
+//! - [`handlers`]: one function per route; errors go to
+//!   [`Error::into_response`](crate::Error::into_response), the only place
+//!   errors become statuses;
+//! - [`auth`]: bearer tokens.
+
+mod auth;
+mod body;
+mod handlers;
+mod request_id;
+mod router;
+pub mod server;
+pub mod stack;
+
+pub use auth::Auth;
+pub use stack::GatewayService;
+
+/// The response body type of every route.
+pub type Body = http_body_util::Full<bytes::Bytes>;

@@ -1,0 +1,40 @@
+//! `flexcore-gateway`: load the configuration, bind, serve until SIGTERM or
+//! SIGINT, then drain.
+
+use anyhow::Context;
+use clap::Parser;
+use flexcore_gateway::config::Cli;
+use flexcore_gateway::{FlexCoreConfig, Gateway};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = FlexCoreConfig::load(&cli)?;
+    flexcore_infra::telemetry::init(&config.log.level, config.log.format);
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let gateway = Gateway::build(config, listener).await?;
+    let addr = gateway.local_addr()?;
+    tracing::info!(%addr, "listening; try: curl -s -X POST http://{addr}/plugins/echo/execute -d 'hello'");
+    gateway.run(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM: {e}");
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,25 @@
+//! FlexCore's plumbing to the outside world, with no domain knowledge.
+//!
+//! - [`config`]: layered configuration (TOML file, `FLEXCORE_*` environment,
+//!   command-line overrides) into any typed, `deny_unknown_fields` struct, with
+//!   errors that name the offending key; [`Secret`] for values never printed.
+//! - [`telemetry`]: the tracing subscriber every binary installs.
+//! - [`host_name`]: this machine's name, for default node and replica ids.
+#![forbid(unsafe_code)]
+
+pub mod config;
+mod secret;
+pub mod telemetry;
+
+pub use config::{ConfigError, ConfigLoader};
+pub use secret::Secret;
+
+/// This machine's host name, or `"localhost"` when it cannot be read.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
