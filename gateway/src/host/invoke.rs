@@ -43,36 +43,40 @@ impl Invocation {
 impl PluginHost {
     /// Invokes the plugin `name` and maps its outcome to the gateway's errors.
     pub async fn invoke(&self, name: &str, call: Invocation) -> Result<Output, Error> {
-        let guard = self.acquire(name)?;
         let timeout = self.settings.invoke_timeout;
         let deadline_unix_ms = unix_ms(SystemTime::now() + timeout);
         let started = Instant::now();
-        guard.plugin().metrics.invocations.inc();
-
-        if guard.plugin().offloaded() {
-            let plugin = Arc::clone(guard.plugin());
-            let task =
-                tokio::task::spawn_blocking(move || guard.call(&call.input(deadline_unix_ms)));
-            let result = match tokio::time::timeout(timeout, task).await {
-                Ok(Ok(result)) => result.map_err(|e| call_error(&plugin, e)),
-                Ok(Err(join)) => Err(Error::Internal(format!("plugin call task failed: {join}"))),
-                Err(_) => Err(timed_out(&plugin, timeout)),
+        let inline = self.with_call(name, |guard| {
+            let plugin = guard.plugin();
+            plugin.metrics.invocations.inc();
+            if plugin.offloaded() {
+                return Err(guard.into_owned());
+            }
+            let result = guard.call(&call.input(deadline_unix_ms));
+            let elapsed = started.elapsed();
+            if elapsed > self.settings.slow_call_threshold {
+                plugin.offload();
+            }
+            let result = if elapsed > timeout {
+                Err(timed_out(plugin, timeout))
+            } else {
+                result.map_err(|e| call_error(plugin, e))
             };
-            return finish(&plugin, started, result);
-        }
-
-        let result = guard.call(&call.input(deadline_unix_ms));
-        let elapsed = started.elapsed();
-        let plugin = guard.plugin();
-        if elapsed > self.settings.slow_call_threshold {
-            plugin.offload();
-        }
-        let result = if elapsed > timeout {
-            Err(timed_out(plugin, timeout))
-        } else {
-            result.map_err(|e| call_error(plugin, e))
+            Ok(finish(plugin, started, result))
+        })?;
+        let guard = match inline {
+            Ok(result) => return result,
+            Err(guard) => guard,
         };
-        finish(plugin, started, result)
+
+        let plugin = Arc::clone(guard.plugin());
+        let task = tokio::task::spawn_blocking(move || guard.call(&call.input(deadline_unix_ms)));
+        let result = match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(result)) => result.map_err(|e| call_error(&plugin, e)),
+            Ok(Err(join)) => Err(Error::Internal(format!("plugin call task failed: {join}"))),
+            Err(_) => Err(timed_out(&plugin, timeout)),
+        };
+        finish(&plugin, started, result)
     }
 }
 

@@ -50,8 +50,8 @@ pub(super) struct Opened {
     pub descriptor: Descriptor,
     pub file: PathBuf,
     pub sha256: String,
-    /// Never dropped: dropping would `dlclose`.
-    pub library: std::mem::ManuallyDrop<Library>,
+    /// Never dropped: dropping would `dlclose`. `None` for a linked plugin.
+    pub library: Option<std::mem::ManuallyDrop<Library>>,
 }
 
 /// The SHA-256 of a file's contents, in hex.
@@ -92,24 +92,44 @@ pub(super) fn open(file: &Path, sha256: &str, scratch_dir: &Path) -> Result<Open
     let entry = unsafe { library.get::<EntryFn>(ffi::ENTRY_SYMBOL) }.map_err(|_| {
         refuse("not a FlexCore plugin: it does not export flexcore_plugin_entry_v1".into())
     })?;
-    // SAFETY: calling the plugin's entry point as the ABI defines it.
-    let raw = unsafe { entry(flexcore_abi::ABI_MAJOR, flexcore_abi::ABI_MINOR) };
-    if raw.is_null() {
-        return Err(refuse(format!(
-            "the plugin refused host ABI {}.{} (its entry point returned NULL)",
-            flexcore_abi::ABI_MAJOR,
-            flexcore_abi::ABI_MINOR
-        )));
-    }
-    // SAFETY: a non-null descriptor points at the plugin's static descriptor;
-    // only the leading fields, present in every version, are read here.
-    let descriptor = unsafe { read_descriptor(raw) }.map_err(refuse)?;
+    let descriptor = handshake(*entry).map_err(refuse)?;
     Ok(Opened {
         descriptor,
         file: file.to_path_buf(),
         sha256: sha256.to_owned(),
-        library,
+        library: Some(library),
     })
+}
+
+/// A plugin linked into this program (no file): the same handshake as a
+/// loaded one. `origin` names it in listings.
+pub(super) fn linked(entry: EntryFn, origin: &str) -> Result<Opened, Refusal> {
+    let descriptor = handshake(entry).map_err(|reason| Refusal {
+        file: origin.into(),
+        reason,
+    })?;
+    Ok(Opened {
+        descriptor,
+        file: origin.into(),
+        sha256: String::new(),
+        library: None,
+    })
+}
+
+/// Asks the entry point for the descriptor and checks it.
+fn handshake(entry: EntryFn) -> Result<Descriptor, String> {
+    // SAFETY: calling the plugin's entry point as the ABI defines it.
+    let raw = unsafe { entry(flexcore_abi::ABI_MAJOR, flexcore_abi::ABI_MINOR) };
+    if raw.is_null() {
+        return Err(format!(
+            "the plugin refused host ABI {}.{} (its entry point returned NULL)",
+            flexcore_abi::ABI_MAJOR,
+            flexcore_abi::ABI_MINOR
+        ));
+    }
+    // SAFETY: a non-null descriptor points at the plugin's static descriptor;
+    // only the leading fields, present in every version, are read first.
+    unsafe { read_descriptor(raw) }
 }
 
 /// # Safety

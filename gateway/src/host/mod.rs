@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use rustc_hash::FxHashMap;
 
 pub use invoke::Invocation;
 pub use library::Refusal;
@@ -33,6 +34,13 @@ pub use reload::ReloadReport;
 
 use crate::Error;
 use crate::metrics::Metrics;
+
+fn restarting(name: &str) -> Error {
+    Error::Unavailable {
+        plugin: name.to_owned(),
+        message: "restarting after a panic, or failed to restart".into(),
+    }
+}
 
 /// What the host needs to know from the configuration.
 #[derive(Debug, Clone)]
@@ -48,7 +56,7 @@ pub struct HostSettings {
 /// The live set of plugins, replaced whole on every reload.
 #[derive(Default)]
 pub struct Registry {
-    pub plugins: HashMap<String, Arc<Plugin>>,
+    pub plugins: FxHashMap<String, Arc<Plugin>>,
     pub refused: Vec<Refusal>,
 }
 
@@ -76,8 +84,8 @@ impl PluginHost {
         self.registry.load_full()
     }
 
-    /// Starts a call into the plugin named `name`.
-    pub fn acquire(&self, name: &str) -> Result<CallGuard, Error> {
+    /// Starts a call into the plugin named `name`, holding its own reference.
+    pub fn acquire(&self, name: &str) -> Result<CallGuard<'static>, Error> {
         // A retired plugin has already been swapped out of the registry, so
         // the second look finds its successor (or nothing).
         for _ in 0..3 {
@@ -87,20 +95,81 @@ impl PluginHost {
                 .get(name)
                 .ok_or_else(|| Error::PluginNotFound(name.to_owned()))?;
             match plugin.enter() {
-                Ok(guard) => return Ok(guard),
+                Ok(guard) => return Ok(guard.into_owned()),
                 Err(plugin::Closed::Retired) => continue,
-                Err(plugin::Closed::Unavailable) => {
-                    return Err(Error::Unavailable {
-                        plugin: name.to_owned(),
-                        message: "restarting after a panic, or failed to restart".into(),
-                    });
-                }
+                Err(plugin::Closed::Unavailable) => return Err(restarting(name)),
             }
         }
         Err(Error::Unavailable {
             plugin: name.to_owned(),
             message: "being replaced; try again".into(),
         })
+    }
+
+    /// Adds a plugin linked into this program, through the same handshake and
+    /// `init` as a file (for embedding, and for benchmarks without `dlopen`).
+    pub async fn load_linked(
+        &self,
+        entry: flexcore_abi::ffi::EntryFn,
+        origin: &str,
+    ) -> Result<(), Refusal> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let opened = library::linked(entry, origin)?;
+        let name = opened.descriptor.name.clone();
+        let current = self.registry.load_full();
+        if current.plugins.contains_key(&name) {
+            return Err(Refusal {
+                file: origin.into(),
+                reason: format!("duplicate plugin name '{name}'"),
+            });
+        }
+        let config = self
+            .settings
+            .plugin_config
+            .get(&name)
+            .cloned()
+            .unwrap_or_default();
+        let plugin = Plugin::init(opened, config, self.metrics.for_plugin(&name))?;
+        let mut plugins = current.plugins.clone();
+        plugins.insert(name, plugin);
+        self.registry.store(Arc::new(Registry {
+            plugins,
+            refused: current.refused.clone(),
+        }));
+        self.metrics
+            .plugins_loaded
+            .set(self.registry.load().plugins.len() as i64);
+        Ok(())
+    }
+
+    /// Calls a plugin on this thread, as the inline path of
+    /// [`invoke`](Self::invoke) does, without deadline or metrics: for
+    /// benchmarks and embedding.
+    pub fn call_here(&self, name: &str, input: &Input<'_>) -> Result<Output, Error> {
+        self.with_call(name, |guard| guard.call(input))?
+            .map_err(|e| Error::PluginFailed {
+                plugin: name.to_owned(),
+                message: e.message,
+            })
+    }
+
+    /// Runs `f` with a call started into the plugin `name`, borrowing the
+    /// registry's reference to it: the fast path, with no reference counting.
+    pub(super) fn with_call<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(CallGuard<'_>) -> R,
+    ) -> Result<R, Error> {
+        let registry = self.registry.load();
+        let plugin = registry
+            .plugins
+            .get(name)
+            .ok_or_else(|| Error::PluginNotFound(name.to_owned()))?;
+        match plugin.enter() {
+            Ok(guard) => Ok(f(guard)),
+            Err(plugin::Closed::Retired) => Ok(f(self.acquire(name)?)),
+            Err(plugin::Closed::Unavailable) => Err(restarting(name)),
+        }
     }
 
     /// Retires every plugin: no new calls; waits up to `grace` for the calls in

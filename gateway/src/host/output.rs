@@ -44,27 +44,55 @@ pub struct CallError {
 /// Every (pointer, length) in `raw` must be valid, as after `invoke`.
 pub(super) unsafe fn read_copied(status: i32, raw: &FlexcoreResponse) -> Result<Output, CallError> {
     // SAFETY: forwarded from the caller.
-    let (body, content_type, message) = unsafe {
-        (
-            bytes(raw.body, raw.body_len),
-            bytes(raw.content_type.cast(), raw.content_type_len),
-            bytes(raw.error_message.cast(), raw.error_message_len),
-        )
-    };
-    match flexcore_abi::Status::from_raw(status) {
-        Status::Ok => Ok(Output {
-            body: Bytes::copy_from_slice(body),
-            content_type: content_type_value(content_type),
-        }),
+    let body = unsafe { read_borrowed(status, raw) }?;
+    // SAFETY: as above.
+    let content_type =
+        content_type_value(unsafe { bytes(raw.content_type.cast(), raw.content_type_len) });
+    Ok(Output {
+        body: Bytes::copy_from_slice(body),
+        content_type,
+    })
+}
+
+/// Lends a successful response's body; an error becomes a [`CallError`].
+///
+/// # Safety
+/// As [`read_copied`]; the body is valid until `free_response`.
+pub(super) unsafe fn read_borrowed(
+    status: i32,
+    raw: &FlexcoreResponse,
+) -> Result<&[u8], CallError> {
+    match Status::from_raw(status) {
+        // SAFETY: forwarded from the caller.
+        Status::Ok => Ok(unsafe { bytes(raw.body, raw.body_len) }),
         status => {
+            // SAFETY: as above.
+            let message = unsafe { bytes(raw.error_message.cast(), raw.error_message_len) };
             let message = if message.is_empty() {
-                "no message".into()
+                "no message".to_owned()
             } else {
                 String::from_utf8_lossy(message).into_owned()
             };
             Err(CallError { status, message })
         }
     }
+}
+
+/// Takes the response out of `slot`, leaving a marker that it was taken, so
+/// that the caller does not free it a second time.
+pub(super) fn take(slot: &mut FlexcoreResponse) -> FlexcoreResponse {
+    std::mem::replace(
+        slot,
+        FlexcoreResponse {
+            struct_size: 0,
+            ..FlexcoreResponse::empty()
+        },
+    )
+}
+
+/// Whether [`take`] emptied this slot.
+pub(super) fn taken(slot: &FlexcoreResponse) -> bool {
+    slot.struct_size == 0
 }
 
 /// A plugin's response buffer, owned by a `Bytes` until hyper has sent it.

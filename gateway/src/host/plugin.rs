@@ -7,6 +7,7 @@
 //! counter and the state form a handshake so that no call can start after a
 //! drain has seen zero.
 
+use std::borrow::Cow;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,8 +33,8 @@ pub struct Plugin {
     pub(super) sha256: String,
     pub(super) loaded_at: SystemTime,
     pub(super) metrics: PluginMetrics,
-    // Kept only so the library is visibly owned; it is never closed.
-    _library: std::mem::ManuallyDrop<libloading::os::unix::Library>,
+    /// The library the code came from (never closed); `None` when linked in.
+    library: Option<std::mem::ManuallyDrop<libloading::os::unix::Library>>,
     host_table: HostTable,
     instance: AtomicPtr<c_void>,
     state: AtomicU8,
@@ -55,9 +56,11 @@ pub(super) enum Closed {
     Unavailable,
 }
 
-/// A call in flight; dropping it ends the call.
-pub struct CallGuard {
-    plugin: Arc<Plugin>,
+/// A call in flight; dropping it ends the call. It borrows the plugin's
+/// reference from the registry on the fast path, and owns one when the call
+/// moves to another thread.
+pub struct CallGuard<'a> {
+    plugin: Cow<'a, Arc<Plugin>>,
 }
 
 impl Plugin {
@@ -83,7 +86,7 @@ impl Plugin {
             sha256,
             loaded_at: SystemTime::now(),
             metrics,
-            _library: library,
+            library,
             instance: AtomicPtr::new(std::ptr::null_mut()),
             state: AtomicU8::new(ACTIVE),
             in_flight: AtomicUsize::new(0),
@@ -105,6 +108,11 @@ impl Plugin {
         &self.descriptor.name
     }
 
+    /// Whether the plugin is linked into the program rather than loaded from a file.
+    pub(super) fn linked(&self) -> bool {
+        self.library.is_none()
+    }
+
     pub(super) fn offloaded(&self) -> bool {
         self.offload.load(Ordering::Relaxed)
     }
@@ -120,13 +128,13 @@ impl Plugin {
     }
 
     /// Starts a call, unless the plugin is retiring or restarting.
-    pub(super) fn enter(self: &Arc<Self>) -> Result<CallGuard, Closed> {
+    pub(super) fn enter(self: &Arc<Self>) -> Result<CallGuard<'_>, Closed> {
         // SeqCst pairs with `drain`: either this increment is seen by the
         // drainer, or the drainer's state change is seen here.
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         match self.state.load(Ordering::SeqCst) {
             ACTIVE => Ok(CallGuard {
-                plugin: Arc::clone(self),
+                plugin: Cow::Borrowed(self),
             }),
             state => {
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -246,13 +254,71 @@ impl Plugin {
     }
 }
 
-impl CallGuard {
+impl CallGuard<'_> {
     pub fn plugin(&self) -> &Arc<Plugin> {
         &self.plugin
     }
 
-    /// Runs the call on this thread.
+    /// The same call, holding its own reference to the plugin, so that it
+    /// can move to another thread.
+    pub fn into_owned(self) -> CallGuard<'static> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // The in-flight count moves to the new guard with the reference.
+        CallGuard {
+            plugin: Cow::Owned(Arc::clone(&this.plugin)),
+        }
+    }
+
+    /// Runs the call on this thread and copies (or, when large, adopts) its output.
     pub(super) fn call(&self, input: &Input<'_>) -> Result<Output, CallError> {
+        let result = self.with_response(input, |status, response, instance, may_adopt| {
+            if may_adopt
+                && status == ffi::FLEXCORE_STATUS_OK
+                && response.body_len >= output::ZERO_COPY_MIN
+            {
+                let response = output::take(response);
+                // SAFETY: a successful response the plugin owns until
+                // free_response, which the buffer calls when dropped, before it
+                // ends the call it counts as in flight.
+                let output = unsafe {
+                    output::PluginBuffer::adopt(response, instance, InFlight::new(&self.plugin))
+                };
+                return Ok(output);
+            }
+            // SAFETY: the response is as the plugin left it after invoke.
+            unsafe { output::read_copied(status, response) }
+        });
+        if let Err(e) = &result
+            && e.status == Status::Panic
+        {
+            self.plugin.poison();
+        }
+        result
+    }
+
+    /// Runs the call on this thread and lends its output to `read`, without a
+    /// copy; the plugin frees it when `read` returns.
+    pub fn call_with<R>(
+        &self,
+        input: &Input<'_>,
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, CallError> {
+        self.with_response(input, |status, response, _, _| {
+            // SAFETY: the response is as the plugin left it after invoke.
+            let body = unsafe { output::read_borrowed(status, response) }?;
+            Ok(read(body))
+        })
+    }
+
+    /// Calls `invoke`, hands the raw response to `handle`, then calls
+    /// `free_response` unless `handle` took the response ([`output::take`]).
+    /// `handle` may take it only when told so: a plugin that is not
+    /// thread-safe must see its `free_response` under its lock, here.
+    fn with_response<R>(
+        &self,
+        input: &Input<'_>,
+        handle: impl FnOnce(i32, &mut FlexcoreResponse, *mut c_void, bool) -> R,
+    ) -> R {
         let plugin = &*self.plugin;
         let request = FlexcoreRequest {
             struct_size: size_of::<FlexcoreRequest>() as u32,
@@ -275,32 +341,18 @@ impl CallGuard {
         // instance is live; the request borrows buffers that outlive the call
         // and the release below; the response is zeroed with struct_size set.
         let status = unsafe { (plugin.descriptor.invoke)(instance, &request, &mut response) };
-        if status == ffi::FLEXCORE_STATUS_OK
-            && serial.is_none()
-            && response.body_len >= output::ZERO_COPY_MIN
-        {
-            // SAFETY: a successful response the plugin owns until free_response,
-            // which the buffer calls when dropped, before ending this call.
-            return Ok(unsafe {
-                output::PluginBuffer::adopt(response, instance, InFlight::new(&self.plugin))
-            });
+        let result = handle(status, &mut response, instance, serial.is_none());
+        if !output::taken(&response) {
+            // SAFETY: each invoke is followed by exactly one free_response
+            // (here, or by whoever took the response).
+            unsafe { (plugin.descriptor.free_response)(instance, &mut response) };
         }
-        // SAFETY: the plugin owns what it stored in the response until
-        // free_response, called right after.
-        let result = unsafe { output::read_copied(status, &response) };
-        // SAFETY: each invoke is followed by exactly one free_response.
-        unsafe { (plugin.descriptor.free_response)(instance, &mut response) };
         drop(serial);
-        if let Err(e) = &result
-            && e.status == Status::Panic
-        {
-            self.plugin.poison();
-        }
         result
     }
 }
 
-impl Drop for CallGuard {
+impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
         self.plugin.in_flight.fetch_sub(1, Ordering::SeqCst);
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::library::{self, Refusal};
@@ -95,8 +96,11 @@ fn plan(
         .values()
         .map(|p| (p.file.as_path(), p))
         .collect();
-    let mut next: HashMap<String, Arc<Plugin>> = HashMap::new();
+    let mut next: FxHashMap<String, Arc<Plugin>> = FxHashMap::default();
     let mut report = ReloadReport::default();
+    for plugin in current.plugins.values().filter(|p| p.linked()) {
+        next.insert(plugin.name().to_owned(), Arc::clone(plugin));
+    }
 
     let mut to_open = Vec::new();
     for file in files {
