@@ -3,11 +3,13 @@
 //! - [`config`]: layered configuration (TOML file, `FLEXCORE_*` environment,
 //!   command-line overrides) into any typed, `deny_unknown_fields` struct, with
 //!   errors that name the offending key; [`Secret`] for values never printed.
+//! - [`postgres`]: pools, dedicated connections, advisory lock keys, migrations;
 //! - [`telemetry`]: the tracing subscriber every binary installs.
 //! - [`host_name`]: this machine's name, for default node and replica ids.
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod postgres;
 mod secret;
 pub mod telemetry;
 
