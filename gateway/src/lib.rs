@@ -81,6 +81,12 @@ impl Gateway {
         Ok(self.listener.local_addr()?)
     }
 
+    /// The whole HTTP stack as a tower service, to drive without a socket
+    /// (benchmarks); `run` serves the same stack.
+    pub fn service(&self) -> http::GatewayService {
+        http::stack::build(Arc::clone(&self.state))
+    }
+
     /// Serves until `shutdown` resolves; then stops accepting, finishes the
     /// calls in flight (bounded by `shutdown_grace`) and shuts every plugin down.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {

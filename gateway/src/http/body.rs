@@ -3,12 +3,15 @@
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use hyper::body::Incoming;
 
 use crate::Error;
 
 /// Collects the body; over `limit` bytes (declared or actual) is 413.
-pub async fn read(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Bytes, Error> {
+pub async fn read<B>(headers: &HeaderMap, body: B, limit: usize) -> Result<Bytes, Error>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -5,20 +5,19 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use hyper::body::Incoming;
 use serde::Serialize;
 
-use super::Body;
 use super::auth::Scope;
 use super::request_id::X_REQUEST_ID;
 use super::router::{self, Route};
+use super::{Body, RequestBody};
 use crate::Error;
 use crate::host::Invocation;
 use crate::state::AppState;
 
-pub async fn handle(
+pub async fn handle<B: RequestBody>(
     state: Arc<AppState>,
-    request: Request<Incoming>,
+    request: Request<B>,
 ) -> Result<Response<Body>, Error> {
     let (parts, body) = request.into_parts();
     match router::route(&parts.method, parts.uri.path())? {
@@ -42,11 +41,11 @@ pub async fn handle(
 }
 
 /// `POST /plugins/{id}/execute`: the body in, the plugin's output out.
-async fn execute(
+async fn execute<B: RequestBody>(
     state: &AppState,
     plugin: &str,
     parts: &http::request::Parts,
-    body: Incoming,
+    body: B,
 ) -> Result<Response<Body>, Error> {
     state.auth.require(&parts.headers, Scope::Invoke)?;
     if !flexcore_abi::valid_plugin_name(plugin) {

@@ -23,3 +23,19 @@ pub use stack::GatewayService;
 
 /// The response body type of every route.
 pub type Body = http_body_util::Full<bytes::Bytes>;
+
+/// What the stack accepts as a request body: hyper's `Incoming` on a real
+/// connection, or any other body (benchmarks drive the stack without a socket).
+pub trait RequestBody:
+    http_body::Body<Data = bytes::Bytes, Error = Self::BodyError> + Send + 'static
+{
+    type BodyError: std::error::Error + Send + Sync + 'static;
+}
+
+impl<B> RequestBody for B
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    type BodyError = B::Error;
+}

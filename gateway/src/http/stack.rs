@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use hyper::body::Incoming;
 use tower::{Service, ServiceBuilder};
 
-use super::Body;
 use super::handlers;
 use super::request_id::{RequestIdLayer, RequestIdService};
+use super::{Body, RequestBody};
 use crate::state::AppState;
 
 /// The whole gateway as one tower service.
@@ -36,7 +35,7 @@ pub struct Router {
     state: Arc<AppState>,
 }
 
-impl Service<Request<Incoming>> for Router {
+impl<B: RequestBody> Service<Request<B>> for Router {
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
@@ -45,7 +44,7 @@ impl Service<Request<Incoming>> for Router {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         let state = Arc::clone(&self.state);
         Box::pin(async move {
             Ok(handlers::handle(state, request)
