@@ -41,15 +41,8 @@ pub struct FlexcoreHost {
     pub abi_minor: u16,
     pub host_data: *mut c_void,
     pub log: Option<unsafe extern "C" fn(*mut c_void, i32, *const c_char, usize)>,
-    pub config_get: Option<
-        unsafe extern "C" fn(
-            *mut c_void,
-            *const c_char,
-            usize,
-            *mut *const c_char,
-            *mut usize,
-        ) -> i32,
-    >,
+    pub config_get:
+        Option<unsafe extern "C" fn(*mut c_void, *const c_char, usize, *mut *const c_char, *mut usize) -> i32>,
 }
 
 /// `flexcore_request`: one invocation's input, borrowed by the plugin.
@@ -112,13 +105,7 @@ pub struct FlexcorePlugin {
     pub description: *const c_char,
     pub flags: u64,
     pub init: Option<unsafe extern "C" fn(*const FlexcoreHost, *mut *mut c_void) -> RawStatus>,
-    pub invoke: Option<
-        unsafe extern "C" fn(
-            *mut c_void,
-            *const FlexcoreRequest,
-            *mut FlexcoreResponse,
-        ) -> RawStatus,
-    >,
+    pub invoke: Option<unsafe extern "C" fn(*mut c_void, *const FlexcoreRequest, *mut FlexcoreResponse) -> RawStatus>,
     pub free_response: Option<unsafe extern "C" fn(*mut c_void, *mut FlexcoreResponse)>,
     pub shutdown: Option<unsafe extern "C" fn(*mut c_void)>,
 }

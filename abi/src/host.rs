@@ -45,14 +45,7 @@ pub fn log(level: Level, message: &str) {
     let host = unsafe { &*host };
     if let Some(log) = host.log {
         // SAFETY: the message is borrowed for the call, as the header requires.
-        unsafe {
-            log(
-                host.host_data,
-                level.to_raw(),
-                message.as_ptr().cast(),
-                message.len(),
-            )
-        };
+        unsafe { log(host.host_data, level.to_raw(), message.as_ptr().cast(), message.len()) };
     }
 }
 
@@ -68,15 +61,7 @@ pub fn config(key: &str) -> Option<String> {
     let mut value: *const core::ffi::c_char = std::ptr::null();
     let mut len = 0usize;
     // SAFETY: the key is borrowed for the call; the out-pointers are valid locals.
-    let found = unsafe {
-        config_get(
-            host.host_data,
-            key.as_ptr().cast(),
-            key.len(),
-            &mut value,
-            &mut len,
-        )
-    };
+    let found = unsafe { config_get(host.host_data, key.as_ptr().cast(), key.len(), &mut value, &mut len) };
     if found != 1 || value.is_null() {
         return None;
     }

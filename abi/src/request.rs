@@ -58,9 +58,8 @@ impl Request {
     /// Parses the body as JSON; a malformed body is an invalid-input error.
     #[cfg(feature = "json")]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::PluginError> {
-        serde_json::from_slice(self.body()).map_err(|e| {
-            crate::PluginError::invalid_input(format!("request body is not valid JSON: {e}"))
-        })
+        serde_json::from_slice(self.body())
+            .map_err(|e| crate::PluginError::invalid_input(format!("request body is not valid JSON: {e}")))
     }
 }
 
@@ -78,12 +77,7 @@ impl<'a> RequestBuf<'a> {
     }
 
     /// As [`new`](Self::new), with a deadline in ms since the Unix epoch (0: none).
-    pub fn with_deadline(
-        body: &'a [u8],
-        content_type: &'a str,
-        request_id: &'a str,
-        deadline_unix_ms: u64,
-    ) -> Self {
+    pub fn with_deadline(body: &'a [u8], content_type: &'a str, request_id: &'a str, deadline_unix_ms: u64) -> Self {
         let raw = FlexcoreRequest {
             struct_size: size_of::<FlexcoreRequest>() as u32,
             reserved: 0,

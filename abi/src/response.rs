@@ -26,9 +26,8 @@ impl<'r> Response<'r> {
     /// A JSON response.
     #[cfg(feature = "json")]
     pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, crate::PluginError> {
-        let body = serde_json::to_vec(value).map_err(|e| {
-            crate::PluginError::internal(format!("could not serialise the response: {e}"))
-        })?;
+        let body = serde_json::to_vec(value)
+            .map_err(|e| crate::PluginError::internal(format!("could not serialise the response: {e}")))?;
         Ok(Self {
             body,
             content_type: Cow::Borrowed("application/json"),
@@ -169,9 +168,5 @@ pub(crate) unsafe fn release(raw: &mut FlexcoreResponse) {
 
 fn into_raw_parts(bytes: Vec<u8>) -> (*const u8, usize, usize) {
     let mut bytes = std::mem::ManuallyDrop::new(bytes);
-    (
-        bytes.as_mut_ptr().cast_const(),
-        bytes.len(),
-        bytes.capacity(),
-    )
+    (bytes.as_mut_ptr().cast_const(), bytes.len(), bytes.capacity())
 }

@@ -36,12 +36,7 @@ impl StaticDescriptor {
         description: &'static str,
         may_block: bool,
     ) -> Self {
-        let flags = ffi::FLEXCORE_FLAG_THREAD_SAFE
-            | if may_block {
-                ffi::FLEXCORE_FLAG_MAY_BLOCK
-            } else {
-                0
-            };
+        let flags = ffi::FLEXCORE_FLAG_THREAD_SAFE | if may_block { ffi::FLEXCORE_FLAG_MAY_BLOCK } else { 0 };
         Self(FlexcorePlugin {
             struct_size: size_of::<FlexcorePlugin>() as u32,
             abi_major: crate::ABI_MAJOR,
@@ -72,10 +67,7 @@ impl StaticDescriptor {
 /// starting with a letter or digit (so never `.`, `..` or a path).
 pub const fn valid_name(name: &str) -> bool {
     let bytes = name.as_bytes();
-    if bytes.is_empty()
-        || bytes.len() > 64
-        || !(bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-    {
+    if bytes.is_empty() || bytes.len() > 64 || !(bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit()) {
         return false;
     }
     let mut i = 0;
@@ -89,10 +81,7 @@ pub const fn valid_name(name: &str) -> bool {
     true
 }
 
-unsafe extern "C" fn init<P: Plugin>(
-    host_table: *const FlexcoreHost,
-    instance: *mut *mut c_void,
-) -> ffi::RawStatus {
+unsafe extern "C" fn init<P: Plugin>(host_table: *const FlexcoreHost, instance: *mut *mut c_void) -> ffi::RawStatus {
     if !instance.is_null() {
         // SAFETY: the host passes a valid out-pointer.
         unsafe { *instance = std::ptr::null_mut() };
@@ -136,9 +125,7 @@ unsafe extern "C" fn invoke<P: Plugin>(
             ffi::FLEXCORE_STATUS_OK
         }
         Ok(Err(error)) => error.write_into(response),
-        Err(panic) => {
-            PluginError::new(Status::Panic, panic_message(&*panic).to_owned()).write_into(response)
-        }
+        Err(panic) => PluginError::new(Status::Panic, panic_message(&*panic).to_owned()).write_into(response),
     }
 }
 

@@ -84,9 +84,7 @@ fn rust_types_match_the_c_header() {
 
 #[test]
 fn header_constants_match() {
-    let header =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/flexcore.h"))
-            .unwrap();
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/flexcore.h")).unwrap();
     let define = |name: &str| -> String {
         header
             .lines()
@@ -101,20 +99,11 @@ fn header_constants_match() {
             .unwrap()
             .to_owned()
     };
-    assert_eq!(
-        define("FLEXCORE_ABI_MAJOR"),
-        flexcore_abi::ABI_MAJOR.to_string()
-    );
-    assert_eq!(
-        define("FLEXCORE_ABI_MINOR"),
-        flexcore_abi::ABI_MINOR.to_string()
-    );
+    assert_eq!(define("FLEXCORE_ABI_MAJOR"), flexcore_abi::ABI_MAJOR.to_string());
+    assert_eq!(define("FLEXCORE_ABI_MINOR"), flexcore_abi::ABI_MINOR.to_string());
     for (name, value) in [
         ("FLEXCORE_STATUS_OK", FLEXCORE_STATUS_OK),
-        (
-            "FLEXCORE_STATUS_INVALID_INPUT",
-            FLEXCORE_STATUS_INVALID_INPUT,
-        ),
+        ("FLEXCORE_STATUS_INVALID_INPUT", FLEXCORE_STATUS_INVALID_INPUT),
         ("FLEXCORE_STATUS_UNAVAILABLE", FLEXCORE_STATUS_UNAVAILABLE),
         ("FLEXCORE_STATUS_INTERNAL", FLEXCORE_STATUS_INTERNAL),
         ("FLEXCORE_STATUS_PANIC", FLEXCORE_STATUS_PANIC),
@@ -124,9 +113,7 @@ fn header_constants_match() {
         assert_eq!(define(name), value.to_string(), "{name}");
     }
     assert_eq!(
-        std::str::from_utf8(ENTRY_SYMBOL)
-            .unwrap()
-            .trim_end_matches('\0'),
+        std::str::from_utf8(ENTRY_SYMBOL).unwrap().trim_end_matches('\0'),
         define("FLEXCORE_ENTRY_SYMBOL").trim_matches('"')
     );
 }

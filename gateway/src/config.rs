@@ -36,6 +36,11 @@ pub struct FlexCoreConfig {
     /// How long a graceful shutdown waits for in-flight calls.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// PostgreSQL URL for pipelines, executions and plugin records; without
+    /// one they live in memory (one node, lost on restart).
+    pub database_url: Option<Secret>,
+    /// Connections in the database pool.
+    pub database_pool_size: usize,
     pub auth: AuthConfig,
     pub log: LogConfig,
     /// Per-plugin settings, read by plugins through the host's `config_get`.
@@ -79,6 +84,8 @@ impl Default for FlexCoreConfig {
             invoke_timeout: Duration::from_secs(30),
             slow_call_threshold: Duration::from_millis(10),
             shutdown_grace: Duration::from_secs(10),
+            database_url: None,
+            database_pool_size: 16,
             auth: AuthConfig::default(),
             log: LogConfig::default(),
             plugins: HashMap::new(),
@@ -93,17 +100,11 @@ pub const ENV_VARS: &[(&str, &str, EnvKind)] = &[
     ("FLEXCORE_PLUGIN_DIR", "plugin_dir", EnvKind::Text),
     ("FLEXCORE_MAX_BODY_BYTES", "max_body_bytes", EnvKind::Scalar),
     ("FLEXCORE_INVOKE_TIMEOUT", "invoke_timeout", EnvKind::Text),
-    (
-        "FLEXCORE_SLOW_CALL_THRESHOLD",
-        "slow_call_threshold",
-        EnvKind::Text,
-    ),
+    ("FLEXCORE_SLOW_CALL_THRESHOLD", "slow_call_threshold", EnvKind::Text),
     ("FLEXCORE_SHUTDOWN_GRACE", "shutdown_grace", EnvKind::Text),
-    (
-        "FLEXCORE_INVOKE_TOKENS",
-        "auth.invoke_tokens",
-        EnvKind::List,
-    ),
+    ("FLEXCORE_DATABASE_URL", "database_url", EnvKind::Text),
+    ("FLEXCORE_DATABASE_POOL_SIZE", "database_pool_size", EnvKind::Scalar),
+    ("FLEXCORE_INVOKE_TOKENS", "auth.invoke_tokens", EnvKind::List),
     ("FLEXCORE_ADMIN_TOKENS", "auth.admin_tokens", EnvKind::List),
     ("FLEXCORE_LOG_LEVEL", "log.level", EnvKind::Text),
     ("FLEXCORE_LOG_FORMAT", "log.format", EnvKind::Text),
@@ -111,11 +112,7 @@ pub const ENV_VARS: &[(&str, &str, EnvKind)] = &[
 
 /// The command line of `flexcore-gateway`.
 #[derive(Debug, Parser)]
-#[command(
-    name = "flexcore-gateway",
-    version,
-    about = "FlexCore function gateway"
-)]
+#[command(name = "flexcore-gateway", version, about = "FlexCore function gateway")]
 pub struct Cli {
     /// TOML configuration file.
     #[arg(long, value_name = "FILE")]
@@ -134,9 +131,7 @@ pub struct Cli {
 impl FlexCoreConfig {
     /// Loads defaults, the file, the environment and the flags, then validates.
     pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
-        let mut loader = ConfigLoader::new()
-            .file(cli.config.as_deref())?
-            .env(ENV_VARS)?;
+        let mut loader = ConfigLoader::new().file(cli.config.as_deref())?.env(ENV_VARS)?;
         if let Some(listen) = &cli.listen {
             loader = loader.set("listen", listen.as_str());
         }
@@ -172,6 +167,17 @@ impl FlexCoreConfig {
         if self.max_body_bytes == 0 {
             return invalid("max_body_bytes", "must be at least 1".into());
         }
+        if self.database_pool_size == 0 {
+            return invalid("database_pool_size", "must be at least 1".into());
+        }
+        if let Some(url) = &self.database_url
+            && url
+                .expose()
+                .parse::<flexcore_infra::postgres::tokio_postgres::Config>()
+                .is_err()
+        {
+            return invalid("database_url", "not a valid PostgreSQL URL".into());
+        }
         if self.invoke_timeout.is_zero() {
             return invalid("invoke_timeout", "must be more than 0".into());
         }
@@ -183,10 +189,7 @@ impl FlexCoreConfig {
                 .iter()
                 .any(|t| t.expose().len() < 8 || t.expose().bytes().any(|b| !b.is_ascii_graphic()))
             {
-                return invalid(
-                    key,
-                    "each token must be at least 8 visible ASCII characters".into(),
-                );
+                return invalid(key, "each token must be at least 8 visible ASCII characters".into());
             }
         }
         Ok(())

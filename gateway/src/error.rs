@@ -5,6 +5,9 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::Full;
 
+use crate::pipelines::RuleViolation;
+use crate::pipelines::store::StoreError;
+
 /// Everything that can go wrong while serving a request or starting up.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -32,6 +35,27 @@ pub enum Error {
     Timeout { plugin: String, timeout_ms: u128 },
     #[error("the gateway is shutting down")]
     ShuttingDown,
+    #[error("invalid request: {0}")]
+    BadRequest(String),
+    #[error("no pipeline with id '{0}'")]
+    PipelineNotFound(String),
+    #[error("{0}")]
+    Rule(#[from] RuleViolation),
+    #[error("a pipeline named '{0}' already exists")]
+    NameTaken(String),
+    #[error("version conflict: expected version {expected}, the pipeline is at version {actual}")]
+    VersionConflict { expected: u64, actual: u64 },
+    #[error("step {index} ({plugin}) failed: {cause}")]
+    StepFailed {
+        index: usize,
+        plugin: String,
+        execution_id: uuid::Uuid,
+        cause: Box<Error>,
+    },
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(String),
+    #[error("storage error: {0}")]
+    Storage(String),
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]
@@ -48,7 +72,16 @@ impl Error {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadBody(_) | Self::InvalidInput(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Unavailable { .. } | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::ShuttingDown | Self::DatabaseUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PipelineNotFound(_) => StatusCode::NOT_FOUND,
+            Self::Rule(RuleViolation::NoSuchStep { .. }) => StatusCode::NOT_FOUND,
+            Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NameTaken(_) | Self::VersionConflict { .. } => StatusCode::CONFLICT,
+            Self::StepFailed { cause, .. } => cause.status(),
+            Self::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::PluginFailed { .. }
             | Self::PluginPanicked { .. }
@@ -73,6 +106,14 @@ impl Error {
             Self::PluginPanicked { .. } => "plugin_panicked",
             Self::Timeout { .. } => "deadline_exceeded",
             Self::ShuttingDown => "shutting_down",
+            Self::BadRequest(_) => "invalid_request",
+            Self::PipelineNotFound(_) => "pipeline_not_found",
+            Self::Rule(rule) => rule.rule(),
+            Self::NameTaken(_) => "name_taken",
+            Self::VersionConflict { .. } => "version_conflict",
+            Self::StepFailed { .. } => "pipeline_step_failed",
+            Self::DatabaseUnavailable(_) => "database_unavailable",
+            Self::Storage(_) => "storage_error",
             Self::Internal(_) | Self::Config(_) | Self::Io(_) => "internal",
         }
     }
@@ -83,15 +124,11 @@ impl Error {
         if status.is_server_error() {
             tracing::warn!(code = self.code(), error = %self, "request failed");
         }
-        let body =
-            serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let body = serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } });
         let mut response = http::Response::new(Full::new(Bytes::from(body.to_string())));
         *response.status_mut() = status;
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         match self {
             Self::MethodNotAllowed { allow } => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
@@ -102,5 +139,19 @@ impl Error {
             _ => {}
         }
         response
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NameTaken(name) => Self::NameTaken(name),
+            StoreError::VersionConflict { expected } => Self::VersionConflict {
+                expected,
+                actual: expected + 1,
+            },
+            StoreError::Unavailable(message) => Self::DatabaseUnavailable(message),
+            StoreError::Other(message) => Self::Storage(message),
+        }
     }
 }

@@ -5,8 +5,7 @@
 //! the invoke path only touches atomics.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
 };
 
 /// The gateway's metric families.
@@ -88,27 +87,18 @@ impl Metrics {
         )
         .expect("static metric definition");
         let buckets = vec![
-            0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01,
-            0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
+            0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ];
         let duration = HistogramVec::new(
-            HistogramOpts::new(
-                "flexcore_plugin_duration_seconds",
-                "Time spent in a plugin call",
-            )
-            .buckets(buckets),
+            HistogramOpts::new("flexcore_plugin_duration_seconds", "Time spent in a plugin call").buckets(buckets),
             &["plugin"],
         )
         .expect("static metric definition");
-        let plugins_loaded =
-            IntGauge::new("flexcore_plugins_loaded", "Plugins currently loaded").expect("static");
-        let plugins_refused = IntGauge::new(
-            "flexcore_plugins_refused",
-            "Plugin files refused at the last (re)load",
-        )
-        .expect("static metric definition");
-        let in_flight = IntGauge::new("flexcore_invocations_in_flight", "Plugin calls now running")
-            .expect("static");
+        let plugins_loaded = IntGauge::new("flexcore_plugins_loaded", "Plugins currently loaded").expect("static");
+        let plugins_refused = IntGauge::new("flexcore_plugins_refused", "Plugin files refused at the last (re)load")
+            .expect("static metric definition");
+        let in_flight = IntGauge::new("flexcore_invocations_in_flight", "Plugin calls now running").expect("static");
         for collector in [
             Box::new(invocations.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(errors.clone()),
@@ -117,9 +107,7 @@ impl Metrics {
             Box::new(plugins_refused.clone()),
             Box::new(in_flight.clone()),
         ] {
-            registry
-                .register(collector)
-                .expect("each metric is registered once");
+            registry.register(collector).expect("each metric is registered once");
         }
         Self {
             registry,

@@ -6,19 +6,30 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::Error;
+use crate::catalog::{self, PluginCatalog};
 use crate::config::FlexCoreConfig;
-use crate::host::{PluginHost, Refusal};
+use crate::events::EventPublisher;
+use crate::host::{PluginHost, Refusal, ReloadReport};
 use crate::http::Auth;
 use crate::metrics::Metrics;
+use crate::pipelines::Pipelines;
 
 /// Built once by the composition root ([`Gateway::build`](crate::Gateway::build)).
 pub struct AppState {
     pub node_id: String,
     pub config: FlexCoreConfig,
-    pub host: PluginHost,
+    /// The address actually bound (the config may say port 0).
+    pub local_addr: std::net::SocketAddr,
+    pub host: Arc<PluginHost>,
+    pub pipelines: Pipelines,
+    pub catalog: Arc<dyn PluginCatalog>,
+    pub events: Arc<dyn EventPublisher>,
     pub metrics: Arc<Metrics>,
     pub auth: Auth,
     pub started: Instant,
+    /// `memory` or `postgres`.
+    pub storage: &'static str,
 }
 
 #[derive(Serialize)]
@@ -38,6 +49,7 @@ pub struct Info<'a> {
     plugins_loaded: usize,
     plugins_refused: usize,
     listen: String,
+    storage: &'static str,
 }
 
 #[derive(Serialize)]
@@ -86,17 +98,22 @@ impl AppState {
             uptime_seconds: self.started.elapsed().as_secs(),
             plugins_loaded: registry.plugins.len(),
             plugins_refused: registry.refused.len(),
-            listen: self.config.listen.to_string(),
+            listen: self.local_addr.to_string(),
+            storage: self.storage,
         }
+    }
+
+    /// Reloads the plugin folder, records what was loaded and refused in the
+    /// catalog, and publishes it as domain events.
+    pub async fn reload_plugins(&self) -> Result<ReloadReport, Error> {
+        let report = self.host.reload().await?;
+        catalog::record(&*self.catalog, &*self.events, &report, &self.node_id).await;
+        Ok(report)
     }
 
     pub fn plugins(&self) -> PluginList {
         let registry = self.host.snapshot();
-        let mut plugins: Vec<PluginView> = registry
-            .plugins
-            .values()
-            .map(|p| PluginView::of(p))
-            .collect();
+        let mut plugins: Vec<PluginView> = registry.plugins.values().map(|p| PluginView::of(p)).collect();
         plugins.sort_by(|a, b| a.name.cmp(&b.name));
         PluginList {
             plugins,
@@ -117,10 +134,7 @@ impl PluginView {
             abi_version: format!("{}.{}", summary.abi.0, summary.abi.1),
             file: summary.file.display().to_string(),
             sha256: summary.sha256.to_owned(),
-            loaded_at_unix: summary
-                .loaded_at
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            loaded_at_unix: summary.loaded_at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             thread_safe: summary.thread_safe,
             runs_on_blocking_pool: summary.offloaded,
             stats: PluginStats {

@@ -14,15 +14,9 @@ use toml::{Table, Value};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is not valid TOML: {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    Parse { path: PathBuf, source: toml::de::Error },
     #[error("invalid configuration: `{key}`: {message}")]
     Invalid { key: String, message: String },
 }
@@ -100,9 +94,7 @@ impl ConfigLoader {
         let last = parts.pop().unwrap_or(key);
         let mut table = &mut self.table;
         for part in parts {
-            let entry = table
-                .entry(part)
-                .or_insert_with(|| Value::Table(Table::new()));
+            let entry = table.entry(part).or_insert_with(|| Value::Table(Table::new()));
             if !entry.is_table() {
                 *entry = Value::Table(Table::new());
             }
@@ -121,11 +113,7 @@ impl ConfigLoader {
             let key = e.path().to_string();
             let message = e.into_inner().to_string();
             ConfigError::Invalid {
-                key: if key == "." {
-                    "(top level)".into()
-                } else {
-                    key
-                },
+                key: if key == "." { "(top level)".into() } else { key },
                 message,
             }
         })

@@ -71,10 +71,7 @@ pub fn pool(url: &str, max_size: usize) -> Result<Pool, PgError> {
 /// which belong to the connection that took them. The returned task drives
 /// the connection; it ends (and the client fails) when the connection dies.
 pub async fn dedicated(url: &str) -> Result<(Client, tokio::task::JoinHandle<()>), PgError> {
-    let (client, connection) = config(url)?
-        .connect(NoTls)
-        .await
-        .map_err(PgError::Connect)?;
+    let (client, connection) = config(url)?.connect(NoTls).await.map_err(PgError::Connect)?;
     let driver = tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!("dedicated database connection ended: {e}");
@@ -102,26 +99,17 @@ pub const fn lock_key(name: &str) -> i64 {
 /// Runs `runner`'s migrations, recording them in `table`, while holding the
 /// advisory lock named `lock_name`, so that processes starting at once apply
 /// each migration exactly once.
-pub async fn migrate(
-    url: &str,
-    mut runner: refinery::Runner,
-    table: &str,
-    lock_name: &str,
-) -> Result<(), PgError> {
+pub async fn migrate(url: &str, mut runner: refinery::Runner, table: &str, lock_name: &str) -> Result<(), PgError> {
     let (mut client, driver) = dedicated(url).await?;
     let key = lock_key(lock_name);
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&key])
-        .await?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&key]).await?;
     runner.set_migration_table_name(table);
     let result = runner
         .run_async(&mut client)
         .await
         .map_err(|e| PgError::Migrate(e.to_string()));
     // Closing the connection releases the lock even if the unlock fails.
-    let _ = client
-        .execute("SELECT pg_advisory_unlock($1)", &[&key])
-        .await;
+    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&key]).await;
     drop(client);
     driver.abort();
     result.map(|_| ())

@@ -25,11 +25,7 @@ impl Secret {
         if secret.len() != candidate.len() {
             return false;
         }
-        secret
-            .iter()
-            .zip(candidate)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+        secret.iter().zip(candidate).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     }
 }
 

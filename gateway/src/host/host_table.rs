@@ -38,9 +38,7 @@ impl HostTable {
             struct_size: size_of::<FlexcoreHost>() as u32,
             abi_major: flexcore_abi::ABI_MAJOR,
             abi_minor: flexcore_abi::ABI_MINOR,
-            host_data: std::ptr::from_ref::<HostContext>(&context)
-                .cast_mut()
-                .cast::<c_void>(),
+            host_data: std::ptr::from_ref::<HostContext>(&context).cast_mut().cast::<c_void>(),
             log: Some(host_log),
             config_get: Some(host_config_get),
         });
@@ -57,12 +55,7 @@ impl HostTable {
 
 /// # Safety
 /// `host_data` must be a table's context; `message` valid for `len` bytes.
-unsafe extern "C" fn host_log(
-    host_data: *mut c_void,
-    level: i32,
-    message: *const c_char,
-    len: usize,
-) {
+unsafe extern "C" fn host_log(host_data: *mut c_void, level: i32, message: *const c_char, len: usize) {
     if host_data.is_null() || (message.is_null() && len != 0) {
         return;
     }
@@ -107,10 +100,7 @@ unsafe extern "C" fn host_config_get(
             std::slice::from_raw_parts(key.cast::<u8>(), key_len),
         )
     };
-    let Some(found) = std::str::from_utf8(key)
-        .ok()
-        .and_then(|k| context.config.get(k))
-    else {
+    let Some(found) = std::str::from_utf8(key).ok().and_then(|k| context.config.get(k)) else {
         return 0;
     };
     // SAFETY: the out-pointers are valid for writes (checked non-null, the

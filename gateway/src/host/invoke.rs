@@ -30,10 +30,7 @@ impl Invocation {
     fn input(&self, deadline_unix_ms: u64) -> Input<'_> {
         Input {
             body: &self.body,
-            content_type: self
-                .content_type
-                .as_ref()
-                .map_or(&[][..], HeaderValue::as_bytes),
+            content_type: self.content_type.as_ref().map_or(&[][..], HeaderValue::as_bytes),
             request_id: self.request_id.as_bytes(),
             deadline_unix_ms,
         }
@@ -80,15 +77,8 @@ impl PluginHost {
     }
 }
 
-fn finish(
-    plugin: &Plugin,
-    started: Instant,
-    result: Result<Output, Error>,
-) -> Result<Output, Error> {
-    plugin
-        .metrics
-        .duration
-        .observe(started.elapsed().as_secs_f64());
+fn finish(plugin: &Plugin, started: Instant, result: Result<Output, Error>) -> Result<Output, Error> {
+    plugin.metrics.duration.observe(started.elapsed().as_secs_f64());
     result
 }
 
@@ -131,6 +121,5 @@ fn timed_out(plugin: &Plugin, timeout: Duration) -> Error {
 }
 
 fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

@@ -30,12 +30,7 @@ pub(super) struct Descriptor {
     pub description: String,
     pub abi: (u16, u16),
     pub flags: u64,
-    pub init: Option<
-        unsafe extern "C" fn(
-            *const ffi::FlexcoreHost,
-            *mut *mut std::ffi::c_void,
-        ) -> ffi::RawStatus,
-    >,
+    pub init: Option<unsafe extern "C" fn(*const ffi::FlexcoreHost, *mut *mut std::ffi::c_void) -> ffi::RawStatus>,
     pub invoke: unsafe extern "C" fn(
         *mut std::ffi::c_void,
         *const ffi::FlexcoreRequest,
@@ -76,8 +71,7 @@ pub(super) fn open(file: &Path, sha256: &str, scratch_dir: &Path) -> Result<Open
     ));
     std::fs::create_dir_all(scratch_dir)
         .map_err(|e| refuse(format!("cannot create {}: {e}", scratch_dir.display())))?;
-    std::fs::copy(file, &copy)
-        .map_err(|e| refuse(format!("cannot copy to {}: {e}", copy.display())))?;
+    std::fs::copy(file, &copy).map_err(|e| refuse(format!("cannot copy to {}: {e}", copy.display())))?;
     // SAFETY: opening a library runs its initialisers. Plugins are code the
     // operator placed in the plugin folder, trusted by design, as any
     // in-process extension is.
@@ -89,9 +83,8 @@ pub(super) fn open(file: &Path, sha256: &str, scratch_dir: &Path) -> Result<Open
 
     // SAFETY: the symbol's type is fixed by flexcore.h; a library exporting
     // the name with another type breaks the ABI contract it claims.
-    let entry = unsafe { library.get::<EntryFn>(ffi::ENTRY_SYMBOL) }.map_err(|_| {
-        refuse("not a FlexCore plugin: it does not export flexcore_plugin_entry_v1".into())
-    })?;
+    let entry = unsafe { library.get::<EntryFn>(ffi::ENTRY_SYMBOL) }
+        .map_err(|_| refuse("not a FlexCore plugin: it does not export flexcore_plugin_entry_v1".into()))?;
     let descriptor = handshake(*entry).map_err(refuse)?;
     Ok(Opened {
         descriptor,
@@ -169,8 +162,7 @@ unsafe fn read_descriptor(raw: *const FlexcorePlugin) -> Result<Descriptor, Stri
     let d = unsafe { &*raw };
     // SAFETY: the header makes name and version static NUL-terminated strings
     // (NULL is checked); description may be NULL.
-    let (name, version, description) =
-        unsafe { (c_text(d.name), c_text(d.version), c_text(d.description)) };
+    let (name, version, description) = unsafe { (c_text(d.name), c_text(d.version), c_text(d.description)) };
     let name = name.ok_or("descriptor has no valid UTF-8 name")?;
     if !flexcore_abi::valid_plugin_name(&name) {
         return Err(format!(
@@ -181,9 +173,7 @@ unsafe fn read_descriptor(raw: *const FlexcorePlugin) -> Result<Descriptor, Stri
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .ok_or("descriptor has no valid version")?;
     let invoke = d.invoke.ok_or("descriptor has no invoke function")?;
-    let free_response = d
-        .free_response
-        .ok_or("descriptor has no free_response function")?;
+    let free_response = d.free_response.ok_or("descriptor has no free_response function")?;
     Ok(Descriptor {
         name,
         version,
@@ -204,10 +194,7 @@ unsafe fn c_text(ptr: *const std::ffi::c_char) -> Option<String> {
         return None;
     }
     // SAFETY: non-null and NUL-terminated by the caller's promise.
-    unsafe { CStr::from_ptr(ptr) }
-        .to_str()
-        .ok()
-        .map(str::to_owned)
+    unsafe { CStr::from_ptr(ptr) }.to_str().ok().map(str::to_owned)
 }
 
 fn hex(bytes: &[u8]) -> String {

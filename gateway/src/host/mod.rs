@@ -84,6 +84,17 @@ impl PluginHost {
         self.registry.load_full()
     }
 
+    /// Calls running now, over every loaded plugin. Read on demand (for
+    /// `/metrics`) so that the call path counts only once, per plugin.
+    pub fn in_flight(&self) -> usize {
+        self.registry.load().plugins.values().map(|p| p.in_flight()).sum()
+    }
+
+    /// Whether a plugin named `name` is loaded now.
+    pub fn is_loaded(&self, name: &str) -> bool {
+        self.registry.load().plugins.contains_key(name)
+    }
+
     /// Starts a call into the plugin named `name`, holding its own reference.
     pub fn acquire(&self, name: &str) -> Result<CallGuard<'static>, Error> {
         // A retired plugin has already been swapped out of the registry, so
@@ -108,11 +119,7 @@ impl PluginHost {
 
     /// Adds a plugin linked into this program, through the same handshake and
     /// `init` as a file (for embedding, and for benchmarks without `dlopen`).
-    pub async fn load_linked(
-        &self,
-        entry: flexcore_abi::ffi::EntryFn,
-        origin: &str,
-    ) -> Result<(), Refusal> {
+    pub async fn load_linked(&self, entry: flexcore_abi::ffi::EntryFn, origin: &str) -> Result<(), Refusal> {
         let _one_at_a_time = self.reload_lock.lock().await;
         let opened = library::linked(entry, origin)?;
         let name = opened.descriptor.name.clone();
@@ -123,12 +130,7 @@ impl PluginHost {
                 reason: format!("duplicate plugin name '{name}'"),
             });
         }
-        let config = self
-            .settings
-            .plugin_config
-            .get(&name)
-            .cloned()
-            .unwrap_or_default();
+        let config = self.settings.plugin_config.get(&name).cloned().unwrap_or_default();
         let plugin = Plugin::init(opened, config, self.metrics.for_plugin(&name))?;
         let mut plugins = current.plugins.clone();
         plugins.insert(name, plugin);
@@ -155,11 +157,7 @@ impl PluginHost {
 
     /// Runs `f` with a call started into the plugin `name`, borrowing the
     /// registry's reference to it: the fast path, with no reference counting.
-    pub(super) fn with_call<R>(
-        &self,
-        name: &str,
-        f: impl FnOnce(CallGuard<'_>) -> R,
-    ) -> Result<R, Error> {
+    pub(super) fn with_call<R>(&self, name: &str, f: impl FnOnce(CallGuard<'_>) -> R) -> Result<R, Error> {
         let registry = self.registry.load();
         let plugin = registry
             .plugins

@@ -46,8 +46,7 @@ pub(super) unsafe fn read_copied(status: i32, raw: &FlexcoreResponse) -> Result<
     // SAFETY: forwarded from the caller.
     let body = unsafe { read_borrowed(status, raw) }?;
     // SAFETY: as above.
-    let content_type =
-        content_type_value(unsafe { bytes(raw.content_type.cast(), raw.content_type_len) });
+    let content_type = content_type_value(unsafe { bytes(raw.content_type.cast(), raw.content_type_len) });
     Ok(Output {
         body: Bytes::copy_from_slice(body),
         content_type,
@@ -58,10 +57,7 @@ pub(super) unsafe fn read_copied(status: i32, raw: &FlexcoreResponse) -> Result<
 ///
 /// # Safety
 /// As [`read_copied`]; the body is valid until `free_response`.
-pub(super) unsafe fn read_borrowed(
-    status: i32,
-    raw: &FlexcoreResponse,
-) -> Result<&[u8], CallError> {
+pub(super) unsafe fn read_borrowed(status: i32, raw: &FlexcoreResponse) -> Result<&[u8], CallError> {
     match Status::from_raw(status) {
         // SAFETY: forwarded from the caller.
         Status::Ok => Ok(unsafe { bytes(raw.body, raw.body_len) }),
@@ -112,20 +108,11 @@ unsafe impl Sync for PluginBuffer {}
 impl PluginBuffer {
     /// # Safety
     /// `raw` must be a successful response from `instance` not yet released.
-    pub(super) unsafe fn adopt(
-        raw: FlexcoreResponse,
-        instance: *mut c_void,
-        call: InFlight,
-    ) -> Output {
+    pub(super) unsafe fn adopt(raw: FlexcoreResponse, instance: *mut c_void, call: InFlight) -> Output {
         // SAFETY: valid until released, by the caller's promise.
-        let content_type =
-            content_type_value(unsafe { bytes(raw.content_type.cast(), raw.content_type_len) });
+        let content_type = content_type_value(unsafe { bytes(raw.content_type.cast(), raw.content_type_len) });
         Output {
-            body: Bytes::from_owner(Self {
-                raw,
-                instance,
-                call,
-            }),
+            body: Bytes::from_owner(Self { raw, instance, call }),
             content_type,
         }
     }
@@ -159,8 +146,7 @@ fn content_type_value(raw: &[u8]) -> HeaderValue {
     if let Some(common) = COMMON.iter().find(|c| c.as_bytes() == raw) {
         return HeaderValue::from_static(common);
     }
-    HeaderValue::from_bytes(raw)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+    HeaderValue::from_bytes(raw).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
 }
 
 /// # Safety

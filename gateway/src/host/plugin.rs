@@ -92,10 +92,7 @@ impl Plugin {
             in_flight: AtomicUsize::new(0),
             lifecycle: Mutex::new(false),
         };
-        let mut live = plugin
-            .lifecycle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut live = plugin.lifecycle.lock().unwrap_or_else(PoisonError::into_inner);
         plugin.start_instance(&mut live).map_err(|reason| Refusal {
             file: plugin.file.clone(),
             reason,
@@ -106,6 +103,11 @@ impl Plugin {
 
     pub fn name(&self) -> &str {
         &self.descriptor.name
+    }
+
+    /// Calls into this plugin running now.
+    pub(super) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Whether the plugin is linked into the program rather than loaded from a file.
@@ -151,10 +153,7 @@ impl Plugin {
     /// (waiting at most `grace`), its `shutdown` runs. Returns whether it did.
     pub(super) fn retire(&self, grace: Duration) -> bool {
         self.state.store(RETIRED, Ordering::SeqCst);
-        let mut live = self
-            .lifecycle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut live = self.lifecycle.lock().unwrap_or_else(PoisonError::into_inner);
         if !self.drain(grace) {
             tracing::warn!(
                 plugin = self.name(),
@@ -168,10 +167,7 @@ impl Plugin {
 
     /// After a panic: drain, shut the instance down and initialise a new one.
     fn restart(&self) {
-        let mut live = self
-            .lifecycle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut live = self.lifecycle.lock().unwrap_or_else(PoisonError::into_inner);
         if self.state.load(Ordering::SeqCst) != RESTARTING {
             return;
         }
@@ -215,10 +211,7 @@ impl Plugin {
             None => ffi::FLEXCORE_STATUS_OK,
         };
         if status != ffi::FLEXCORE_STATUS_OK {
-            return Err(format!(
-                "init failed with status {:?}",
-                Status::from_raw(status)
-            ));
+            return Err(format!("init failed with status {:?}", Status::from_raw(status)));
         }
         self.instance.store(instance, Ordering::Release);
         *live = true;
@@ -272,17 +265,12 @@ impl CallGuard<'_> {
     /// Runs the call on this thread and copies (or, when large, adopts) its output.
     pub(super) fn call(&self, input: &Input<'_>) -> Result<Output, CallError> {
         let result = self.with_response(input, |status, response, instance, may_adopt| {
-            if may_adopt
-                && status == ffi::FLEXCORE_STATUS_OK
-                && response.body_len >= output::ZERO_COPY_MIN
-            {
+            if may_adopt && status == ffi::FLEXCORE_STATUS_OK && response.body_len >= output::ZERO_COPY_MIN {
                 let response = output::take(response);
                 // SAFETY: a successful response the plugin owns until
                 // free_response, which the buffer calls when dropped, before it
                 // ends the call it counts as in flight.
-                let output = unsafe {
-                    output::PluginBuffer::adopt(response, instance, InFlight::new(&self.plugin))
-                };
+                let output = unsafe { output::PluginBuffer::adopt(response, instance, InFlight::new(&self.plugin)) };
                 return Ok(output);
             }
             // SAFETY: the response is as the plugin left it after invoke.
@@ -298,11 +286,7 @@ impl CallGuard<'_> {
 
     /// Runs the call on this thread and lends its output to `read`, without a
     /// copy; the plugin frees it when `read` returns.
-    pub fn call_with<R>(
-        &self,
-        input: &Input<'_>,
-        read: impl FnOnce(&[u8]) -> R,
-    ) -> Result<R, CallError> {
+    pub fn call_with<R>(&self, input: &Input<'_>, read: impl FnOnce(&[u8]) -> R) -> Result<R, CallError> {
         self.with_response(input, |status, response, _, _| {
             // SAFETY: the response is as the plugin left it after invoke.
             let body = unsafe { output::read_borrowed(status, response) }?;

@@ -33,6 +33,8 @@ pub struct ReloadReport {
 pub struct LoadedPlugin {
     pub name: String,
     pub version: String,
+    pub abi_version: String,
+    pub sha256: String,
     pub file: PathBuf,
 }
 
@@ -46,29 +48,19 @@ impl PluginHost {
         let _one_at_a_time = self.reload_lock.lock().await;
         let current = self.registry.load_full();
         let (settings, metrics) = (self.settings.clone(), Arc::clone(&self.metrics));
-        let (next, report) =
-            tokio::task::spawn_blocking(move || plan(&current, &settings, &metrics))
-                .await
-                .map_err(|e| Error::Internal(format!("reload task failed: {e}")))??;
+        let (next, report) = tokio::task::spawn_blocking(move || plan(&current, &settings, &metrics))
+            .await
+            .map_err(|e| Error::Internal(format!("reload task failed: {e}")))??;
         let previous = self.registry.swap(Arc::new(next));
         self.metrics
             .plugins_loaded
             .set(self.registry.load().plugins.len() as i64);
-        self.metrics
-            .plugins_refused
-            .set(report.refused.len() as i64);
+        self.metrics.plugins_refused.set(report.refused.len() as i64);
 
         let retired: Vec<Arc<Plugin>> = previous
             .plugins
             .values()
-            .filter(|old| {
-                !self
-                    .registry
-                    .load()
-                    .plugins
-                    .values()
-                    .any(|new| Arc::ptr_eq(old, new))
-            })
+            .filter(|old| !self.registry.load().plugins.values().any(|new| Arc::ptr_eq(old, new)))
             .cloned()
             .collect();
         if !retired.is_empty() {
@@ -85,17 +77,9 @@ impl PluginHost {
 }
 
 /// Decides the next registry from the folder and the current one.
-fn plan(
-    current: &Registry,
-    settings: &HostSettings,
-    metrics: &Metrics,
-) -> Result<(Registry, ReloadReport), Error> {
+fn plan(current: &Registry, settings: &HostSettings, metrics: &Metrics) -> Result<(Registry, ReloadReport), Error> {
     let files = plugin_files(&settings.plugin_dir)?;
-    let loaded_from: HashMap<&Path, &Arc<Plugin>> = current
-        .plugins
-        .values()
-        .map(|p| (p.file.as_path(), p))
-        .collect();
+    let loaded_from: HashMap<&Path, &Arc<Plugin>> = current.plugins.values().map(|p| (p.file.as_path(), p)).collect();
     let mut next: FxHashMap<String, Arc<Plugin>> = FxHashMap::default();
     let mut report = ReloadReport::default();
     for plugin in current.plugins.values().filter(|p| p.linked()) {
@@ -136,11 +120,7 @@ fn plan(
             report.refused.push(Refusal { file, reason });
             continue;
         }
-        let config = settings
-            .plugin_config
-            .get(&name)
-            .cloned()
-            .unwrap_or_default();
+        let config = settings.plugin_config.get(&name).cloned().unwrap_or_default();
         match Plugin::init(opened, config, metrics.for_plugin(&name)) {
             Ok(plugin) => {
                 let version = plugin.descriptor.version.clone();
@@ -148,6 +128,8 @@ fn plan(
                 report.loaded.push(LoadedPlugin {
                     name: name.clone(),
                     version,
+                    abi_version: format!("{}.{}", plugin.descriptor.abi.0, plugin.descriptor.abi.1),
+                    sha256: plugin.sha256.clone(),
                     file,
                 });
                 next.insert(name, plugin);
@@ -173,13 +155,7 @@ fn plan(
         tracing::warn!(file = %refusal.file.display(), reason = %refusal.reason, "plugin refused");
     }
     let refused = report.refused.clone();
-    Ok((
-        Registry {
-            plugins: next,
-            refused,
-        },
-        report,
-    ))
+    Ok((Registry { plugins: next, refused }, report))
 }
 
 /// The `*.so` files in `dir`, sorted by name so that loading is deterministic.

@@ -47,11 +47,7 @@ impl Auth {
             Scope::Invoke => matches(&self.invoke) || matches(&self.admin),
             Scope::Admin => matches(&self.admin),
         };
-        if granted {
-            Ok(())
-        } else {
-            Err(Error::Unauthorized)
-        }
+        if granted { Ok(()) } else { Err(Error::Unauthorized) }
     }
 }
 
@@ -61,10 +57,7 @@ mod tests {
 
     fn headers(token: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(
-            http::header::AUTHORIZATION,
-            format!("Bearer {token}").parse().unwrap(),
-        );
+        h.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
         h
     }
 
@@ -74,22 +67,12 @@ mod tests {
             invoke_tokens: vec![Secret::new("invoke-token")],
             admin_tokens: vec![Secret::new("admin-token")],
         });
-        assert!(
-            auth.require(&headers("invoke-token"), Scope::Invoke)
-                .is_ok()
-        );
+        assert!(auth.require(&headers("invoke-token"), Scope::Invoke).is_ok());
         assert!(auth.require(&headers("admin-token"), Scope::Invoke).is_ok());
         assert!(auth.require(&headers("admin-token"), Scope::Admin).is_ok());
-        assert!(
-            auth.require(&headers("invoke-token"), Scope::Admin)
-                .is_err()
-        );
+        assert!(auth.require(&headers("invoke-token"), Scope::Admin).is_err());
         assert!(auth.require(&headers("wrong"), Scope::Invoke).is_err());
         assert!(auth.require(&HeaderMap::new(), Scope::Invoke).is_err());
-        assert!(
-            Auth::default()
-                .require(&HeaderMap::new(), Scope::Admin)
-                .is_ok()
-        );
+        assert!(Auth::default().require(&HeaderMap::new(), Scope::Admin).is_ok());
     }
 }

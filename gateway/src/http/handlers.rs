@@ -3,29 +3,26 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use serde::Serialize;
-
 use super::auth::Scope;
 use super::request_id::X_REQUEST_ID;
 use super::router::{self, Route};
-use super::{Body, RequestBody};
+use super::{Body, RequestBody, respond};
 use crate::Error;
 use crate::host::Invocation;
+use crate::pipelines::{self, service::Change};
 use crate::state::AppState;
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, header};
 
-pub async fn handle<B: RequestBody>(
-    state: Arc<AppState>,
-    request: Request<B>,
-) -> Result<Response<Body>, Error> {
+pub async fn handle<B: RequestBody>(state: Arc<AppState>, request: Request<B>) -> Result<Response<Body>, Error> {
     let (parts, body) = request.into_parts();
     match router::route(&parts.method, parts.uri.path())? {
         Route::Execute(plugin) => execute(&state, plugin, &parts, body).await,
-        Route::Health => json(&state.health()),
-        Route::Info => json(&state.info()),
-        Route::ListPlugins => json(&state.plugins()),
+        Route::Health => respond::ok(&state.health()),
+        Route::Info => respond::ok(&state.info()),
+        Route::ListPlugins => respond::ok(&state.plugins()),
         Route::Metrics => {
+            state.metrics.in_flight.set(state.host.in_flight() as i64);
             let mut response = Response::new(Body::new(Bytes::from(state.metrics.render())));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -35,8 +32,17 @@ pub async fn handle<B: RequestBody>(
         }
         Route::Reload => {
             state.auth.require(&parts.headers, Scope::Admin)?;
-            json(&state.host.reload().await?)
+            respond::ok(&state.reload_plugins().await?)
         }
+        Route::ListPipelines => pipelines::http::list(&state, &parts).await,
+        Route::CreatePipeline => pipelines::http::create(&state, &parts, body).await,
+        Route::GetPipeline(id) => pipelines::http::get(&state, id).await,
+        Route::AddStep(id) => pipelines::http::add_step(&state, id, &parts, body).await,
+        Route::RemoveStep(id, index) => pipelines::http::remove_step(&state, id, index, &parts).await,
+        Route::Activate(id) => pipelines::http::change(&state, id, &parts, Change::Activate).await,
+        Route::Archive(id) => pipelines::http::change(&state, id, &parts, Change::Archive).await,
+        Route::ExecutePipeline(id) => pipelines::http::execute(&state, id, &parts, body).await,
+        Route::ListExecutions(id) => pipelines::http::executions(&state, id, &parts).await,
     }
 }
 
@@ -63,20 +69,6 @@ async fn execute<B: RequestBody>(
     };
     let output = state.host.invoke(plugin, call).await?;
     let mut response = Response::new(Body::new(output.body));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, output.content_type);
-    Ok(response)
-}
-
-fn json(value: &impl Serialize) -> Result<Response<Body>, Error> {
-    let body = serde_json::to_vec(value)
-        .map_err(|e| Error::Internal(format!("cannot serialise response: {e}")))?;
-    let mut response = Response::new(Body::new(Bytes::from(body)));
-    *response.status_mut() = StatusCode::OK;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, output.content_type);
     Ok(response)
 }

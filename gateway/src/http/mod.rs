@@ -8,12 +8,17 @@
 //! - [`handlers`]: one function per route; errors go to
 //!   [`Error::into_response`](crate::Error::into_response), the only place
 //!   errors become statuses;
-//! - [`auth`]: bearer tokens.
+//! - [`auth`]: bearer tokens;
+//! - [`respond`] and [`body`]: building responses, reading bodies.
+//!
+//! Feature-specific handlers live with their feature (e.g.
+//! `pipelines::http`); this module owns only the edge.
 
-mod auth;
-mod body;
+pub(crate) mod auth;
+pub(crate) mod body;
 mod handlers;
-mod request_id;
+pub(crate) mod request_id;
+pub(crate) mod respond;
 mod router;
 pub mod server;
 pub mod stack;
@@ -26,9 +31,7 @@ pub type Body = http_body_util::Full<bytes::Bytes>;
 
 /// What the stack accepts as a request body: hyper's `Incoming` on a real
 /// connection, or any other body (benchmarks drive the stack without a socket).
-pub trait RequestBody:
-    http_body::Body<Data = bytes::Bytes, Error = Self::BodyError> + Send + 'static
-{
+pub trait RequestBody: http_body::Body<Data = bytes::Bytes, Error = Self::BodyError> + Send + 'static {
     type BodyError: std::error::Error + Send + Sync + 'static;
 }
 

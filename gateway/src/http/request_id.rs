@@ -38,8 +38,7 @@ impl IdMaker {
 
     fn make(&self) -> HeaderValue {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::try_from(format!("{}-{n:x}", self.prefix))
-            .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+        HeaderValue::try_from(format!("{}-{n:x}", self.prefix)).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
     }
 }
 
@@ -51,8 +50,7 @@ pub struct RequestIdLayer {
 
 impl RequestIdLayer {
     pub fn new(node_id: &str) -> Self {
-        let node = HeaderValue::try_from(node_id)
-            .unwrap_or_else(|_| HeaderValue::from_static("invalid-node-id"));
+        let node = HeaderValue::try_from(node_id).unwrap_or_else(|_| HeaderValue::from_static("invalid-node-id"));
         Self {
             ids: Arc::new(IdMaker::new()),
             node,
@@ -107,10 +105,7 @@ where
             let headers = response.headers_mut();
             headers.insert(X_REQUEST_ID, id);
             headers.insert(X_NODE, node);
-            headers.insert(
-                X_DURATION_US,
-                HeaderValue::from(started.elapsed().as_micros() as u64),
-            );
+            headers.insert(X_DURATION_US, HeaderValue::from(started.elapsed().as_micros() as u64));
             Ok(response)
         })
     }

@@ -1,22 +1,11 @@
-//! Path and method to a route. Plugin ids are only ever compared with the
-//! registry's names: they never reach the filesystem.
+//! Path and method to a route. Ids in paths are only ever compared with
+//! names and keys the gateway holds: they never reach the filesystem.
 
 use http::Method;
 
 use crate::Error;
 
-/// A resource the gateway serves, with what the path named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource<'a> {
-    Health,
-    Info,
-    Metrics,
-    Plugins,
-    Reload,
-    Execute(&'a str),
-}
-
-/// A resource and a method it accepts.
+/// What a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route<'a> {
     Health,
@@ -25,46 +14,58 @@ pub enum Route<'a> {
     ListPlugins,
     Reload,
     Execute(&'a str),
+    ListPipelines,
+    CreatePipeline,
+    GetPipeline(&'a str),
+    AddStep(&'a str),
+    RemoveStep(&'a str, &'a str),
+    Activate(&'a str),
+    Archive(&'a str),
+    ExecutePipeline(&'a str),
+    ListExecutions(&'a str),
 }
 
-/// Resolves `method path`; 404 for an unknown path, 405 for a known path
-/// with another method.
+/// Resolves `method path`; 404 for an unknown path, 405 (with the methods
+/// the path accepts) for a known path with another method.
 pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, Error> {
-    let resource = resource(path).ok_or_else(|| Error::RouteNotFound(path.to_owned()))?;
-    let route = match (resource, method) {
-        (Resource::Health, &Method::GET) => Route::Health,
-        (Resource::Info, &Method::GET) => Route::Info,
-        (Resource::Metrics, &Method::GET) => Route::Metrics,
-        (Resource::Plugins, &Method::GET) => Route::ListPlugins,
-        (Resource::Reload, &Method::POST) => Route::Reload,
-        (Resource::Execute(id), &Method::POST) => Route::Execute(id),
-        (Resource::Health | Resource::Info | Resource::Metrics | Resource::Plugins, _) => {
-            return Err(Error::MethodNotAllowed { allow: "GET" });
-        }
-        (Resource::Reload | Resource::Execute(_), _) => {
-            return Err(Error::MethodNotAllowed { allow: "POST" });
-        }
-    };
-    Ok(route)
-}
-
-fn resource(path: &str) -> Option<Resource<'_>> {
     const MAX_SEGMENTS: usize = 6;
+    let not_found = || Error::RouteNotFound(path.to_owned());
     let mut segments = [""; MAX_SEGMENTS];
     let mut count = 0;
-    for segment in path.strip_prefix('/')?.split('/') {
-        *segments.get_mut(count)? = segment;
+    for segment in path.strip_prefix('/').ok_or_else(not_found)?.split('/') {
+        *segments.get_mut(count).ok_or_else(not_found)? = segment;
         count += 1;
     }
-    Some(match &segments[..count] {
-        ["health"] => Resource::Health,
-        ["info"] => Resource::Info,
-        ["metrics"] => Resource::Metrics,
-        ["plugins"] => Resource::Plugins,
-        ["plugins", "reload"] => Resource::Reload,
-        ["plugins", id, "execute"] if !id.is_empty() => Resource::Execute(id),
-        _ => return None,
-    })
+    let get = method == Method::GET;
+    let post = method == Method::POST;
+    let (route, allow) = match &segments[..count] {
+        ["health"] => (get.then_some(Route::Health), "GET"),
+        ["info"] => (get.then_some(Route::Info), "GET"),
+        ["metrics"] => (get.then_some(Route::Metrics), "GET"),
+        ["plugins"] => (get.then_some(Route::ListPlugins), "GET"),
+        ["plugins", "reload"] => (post.then_some(Route::Reload), "POST"),
+        ["plugins", id, "execute"] if !id.is_empty() => (post.then_some(Route::Execute(id)), "POST"),
+        ["pipelines"] => {
+            let route = if get {
+                Some(Route::ListPipelines)
+            } else {
+                post.then_some(Route::CreatePipeline)
+            };
+            (route, "GET, POST")
+        }
+        ["pipelines", id] if !id.is_empty() => (get.then_some(Route::GetPipeline(id)), "GET"),
+        ["pipelines", id, "steps"] if !id.is_empty() => (post.then_some(Route::AddStep(id)), "POST"),
+        ["pipelines", id, "steps", index] if !id.is_empty() => (
+            (method == Method::DELETE).then_some(Route::RemoveStep(id, index)),
+            "DELETE",
+        ),
+        ["pipelines", id, "activate"] if !id.is_empty() => (post.then_some(Route::Activate(id)), "POST"),
+        ["pipelines", id, "archive"] if !id.is_empty() => (post.then_some(Route::Archive(id)), "POST"),
+        ["pipelines", id, "execute"] if !id.is_empty() => (post.then_some(Route::ExecutePipeline(id)), "POST"),
+        ["pipelines", id, "executions"] if !id.is_empty() => (get.then_some(Route::ListExecutions(id)), "GET"),
+        _ => return Err(not_found()),
+    };
+    route.ok_or(Error::MethodNotAllowed { allow })
 }
 
 #[cfg(test)]
@@ -78,23 +79,23 @@ mod tests {
             route(&Method::POST, "/plugins/echo/execute").unwrap(),
             Route::Execute("echo")
         );
-        assert_eq!(
-            route(&Method::POST, "/plugins/reload").unwrap(),
-            Route::Reload
-        );
+        assert_eq!(route(&Method::POST, "/plugins/reload").unwrap(), Route::Reload);
         assert_eq!(route(&Method::GET, "/plugins").unwrap(), Route::ListPlugins);
+        assert_eq!(route(&Method::POST, "/pipelines").unwrap(), Route::CreatePipeline);
+        assert_eq!(
+            route(&Method::DELETE, "/pipelines/p/steps/2").unwrap(),
+            Route::RemoveStep("p", "2")
+        );
+        assert_eq!(
+            route(&Method::GET, "/pipelines/p/executions").unwrap(),
+            Route::ListExecutions("p")
+        );
     }
 
     #[test]
     fn unknown_paths_are_404_and_wrong_methods_405() {
-        assert!(matches!(
-            route(&Method::GET, "/nope"),
-            Err(Error::RouteNotFound(_))
-        ));
-        assert!(matches!(
-            route(&Method::GET, "/health/"),
-            Err(Error::RouteNotFound(_))
-        ));
+        assert!(matches!(route(&Method::GET, "/nope"), Err(Error::RouteNotFound(_))));
+        assert!(matches!(route(&Method::GET, "/health/"), Err(Error::RouteNotFound(_))));
         assert!(matches!(
             route(&Method::POST, "/plugins/a/b/execute"),
             Err(Error::RouteNotFound(_))
@@ -114,6 +115,10 @@ mod tests {
         assert!(matches!(
             route(&Method::DELETE, "/health"),
             Err(Error::MethodNotAllowed { allow: "GET" })
+        ));
+        assert!(matches!(
+            route(&Method::PUT, "/pipelines"),
+            Err(Error::MethodNotAllowed { allow: "GET, POST" })
         ));
     }
 }

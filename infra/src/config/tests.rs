@@ -39,10 +39,7 @@ const VARS: &[(&str, &str, EnvKind)] = &[
 ];
 
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     move |k| map.get(k).cloned()
 }
 
@@ -56,8 +53,7 @@ mod tempfile_path {
         pub fn new(content: &str) -> Self {
             static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let p =
-                std::env::temp_dir().join(format!("flexcore-cfg-{}-{n}.toml", std::process::id()));
+            let p = std::env::temp_dir().join(format!("flexcore-cfg-{}-{n}.toml", std::process::id()));
             std::fs::write(&p, content).unwrap();
             Self(p)
         }

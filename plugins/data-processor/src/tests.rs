@@ -14,9 +14,7 @@ fn call(body: &str) -> Value {
 }
 
 fn records(answer: &Value) -> &Vec<Value> {
-    answer["output_data"]["transformed_records"]
-        .as_array()
-        .unwrap()
+    answer["output_data"]["transformed_records"].as_array().unwrap()
 }
 
 #[test]
@@ -25,12 +23,7 @@ fn the_documented_example_gives_exactly_the_documented_answer() {
     let answer = call(r#"{"test_input":"real_data"}"#);
     let after = unix_seconds();
 
-    let keys: Vec<&str> = answer
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = answer.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
@@ -79,18 +72,8 @@ fn the_documented_example_gives_exactly_the_documented_answer() {
 #[test]
 fn non_string_values_are_transformed_as_json_text() {
     let answer = call(r#"{"n":42,"o":{"a":1},"l":[true]}"#);
-    let values: Vec<&Value> = records(&answer)
-        .iter()
-        .map(|r| &r["transformed_value"])
-        .collect();
-    assert_eq!(
-        values,
-        [
-            "PROCESSED: 42",
-            r#"PROCESSED: {"a":1}"#,
-            "PROCESSED: [true]"
-        ]
-    );
+    let values: Vec<&Value> = records(&answer).iter().map(|r| &r["transformed_value"]).collect();
+    assert_eq!(values, ["PROCESSED: 42", r#"PROCESSED: {"a":1}"#, "PROCESSED: [true]"]);
     assert_eq!(records(&answer)[1]["original_value"], json!({"a": 1}));
 }
 
@@ -101,10 +84,7 @@ fn an_array_is_processed_record_by_record() {
         .iter()
         .map(|r| json!([r["original_key"], r["record_index"]]))
         .collect();
-    assert_eq!(
-        Value::Array(origins),
-        json!([["a", 0], ["b", 0], ["1", 1], ["c", 2]])
-    );
+    assert_eq!(Value::Array(origins), json!([["a", 0], ["b", 0], ["1", 1], ["c", 2]]));
     assert_eq!(records(&answer)[2]["transformed_value"], "PROCESSED: loose");
     assert_eq!(answer["processing_stats"]["records_processed"], 4);
     assert_eq!(

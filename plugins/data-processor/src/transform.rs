@@ -59,10 +59,7 @@ mod tests {
 
     #[test]
     fn strings_lose_their_quotes_and_other_values_keep_their_json() {
-        assert_eq!(
-            transformed_value(&json!("real_data")),
-            "PROCESSED: real_data"
-        );
+        assert_eq!(transformed_value(&json!("real_data")), "PROCESSED: real_data");
         assert_eq!(transformed_value(&json!(42)), "PROCESSED: 42");
         assert_eq!(transformed_value(&json!(null)), "PROCESSED: null");
         assert_eq!(transformed_value(&json!({"a": 1})), r#"PROCESSED: {"a":1}"#);
@@ -72,10 +69,7 @@ mod tests {
     #[test]
     fn object_keys_keep_the_input_order() {
         let input: Value = serde_json::from_str(r#"{"z":1,"a":2,"m":3}"#).unwrap();
-        let keys: Vec<_> = records(&input, 0)
-            .iter()
-            .map(|r| r["original_key"].clone())
-            .collect();
+        let keys: Vec<_> = records(&input, 0).iter().map(|r| r["original_key"].clone()).collect();
         assert_eq!(keys, [json!("z"), json!("a"), json!("m")]);
     }
 

@@ -31,9 +31,7 @@ pub fn faulty(req: &Request) -> Result<Response<'_>, PluginError> {
     match command {
         "panic" => panic!("faulty: asked to panic"),
         "error" => Err(PluginError::internal("faulty: asked to fail")),
-        "invalid" => Err(PluginError::invalid_input(
-            "faulty: asked to reject the input",
-        )),
+        "invalid" => Err(PluginError::invalid_input("faulty: asked to reject the input")),
         "unavailable" => Err(PluginError::unavailable("faulty: asked to be unavailable")),
         _ => match command.strip_prefix("sleep ") {
             Some(ms) => sleep(ms.trim()),
@@ -43,9 +41,9 @@ pub fn faulty(req: &Request) -> Result<Response<'_>, PluginError> {
 }
 
 fn sleep(ms: &str) -> Result<Response<'static>, PluginError> {
-    let millis: u64 = ms.parse().map_err(|_| {
-        PluginError::invalid_input(format!("faulty: `sleep` wants milliseconds, got {ms:?}"))
-    })?;
+    let millis: u64 = ms
+        .parse()
+        .map_err(|_| PluginError::invalid_input(format!("faulty: `sleep` wants milliseconds, got {ms:?}")))?;
     std::thread::sleep(Duration::from_millis(millis));
     Ok(Response::bytes(format!("slept {millis}")).with_content_type("text/plain"))
 }
@@ -74,10 +72,7 @@ mod tests {
         ] {
             assert_eq!(call(body).unwrap_err().status(), status, "{body}");
         }
-        assert_eq!(
-            call("error").unwrap_err().message(),
-            "faulty: asked to fail"
-        );
+        assert_eq!(call("error").unwrap_err().message(), "faulty: asked to fail");
     }
 
     #[test]

@@ -1,0 +1,32 @@
+//! The harness of FlexCore's end-to-end tests (the tests themselves live in
+//! `tests/e2e/`, one test binary with a module per feature).
+//!
+//! Every test starts its own gateway on `127.0.0.1:0` with its own plugin
+//! folder, so tests run in parallel and never depend on order:
+//!
+//! - [`artifacts`]: where the build left the plugins and the gateway binary,
+//!   and [`plugin_dir`], a fresh folder holding copies of them plus the C
+//!   plugin compiled into it; [`compile_c`] builds ad-hoc C plugins;
+//! - [`c_plugins`]: sources of C plugins made for one test (a second echo, and
+//!   plugins the host must refuse);
+//! - [`gateway`]: [`TestGateway`], the gateway library run in-process, the way
+//!   `main.rs` runs it, with a graceful [`TestGateway::stop`];
+//! - [`process`]: [`GatewayProcess`], the `flexcore-gateway` binary as an
+//!   operator runs it (for signals, logs and configuration errors);
+//! - [`http`]: what every test checks about responses: the JSON error shape,
+//!   and raw requests for what an HTTP client library would normalise away.
+//!
+//! The artifacts come from `cargo build --workspace`; the harness never runs
+//! cargo, and fails with a message saying so when they are missing.
+#![allow(clippy::unwrap_used)]
+
+pub mod artifacts;
+pub mod c_plugins;
+pub mod gateway;
+pub mod http;
+pub mod process;
+
+pub use artifacts::{compile_c, plugin_dir, replace_file};
+pub use gateway::TestGateway;
+pub use http::{assert_error, raw_request};
+pub use process::GatewayProcess;
