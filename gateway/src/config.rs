@@ -41,10 +41,72 @@ pub struct FlexCoreConfig {
     pub database_url: Option<Secret>,
     /// Connections in the database pool.
     pub database_pool_size: usize,
+    /// Redis URL: with it (and `database_url`), this node joins a cluster:
+    /// membership, leadership and durable events. Without it, one node.
+    pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key, so that clusters (and tests) share a Redis.
+    pub redis_prefix: String,
+    /// The URL other nodes and tools reach this node at. Default: `http://{listen}`.
+    pub advertise_url: Option<String>,
+    pub cluster: ClusterConfig,
+    pub events: EventsConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
     /// Per-plugin settings, read by plugins through the host's `config_get`.
     pub plugins: HashMap<String, HashMap<String, String>>,
+}
+
+/// Membership and leadership timing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// How often a node writes its heartbeat.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// How long a heartbeat counts: a node silent for longer leaves the list.
+    #[serde(with = "humantime_serde")]
+    pub member_ttl: Duration,
+    /// How often the leader checks its lock connection (and others try the lock).
+    #[serde(with = "humantime_serde")]
+    pub leader_check_interval: Duration,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_secs(1),
+            member_ttl: Duration::from_secs(3),
+            leader_check_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Event delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Attempts per event and target before it goes to the dead-letter stream.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubles with each further attempt.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff: Duration,
+    /// An entry pending this long at a consumer is taken over by the leader
+    /// (its consumer is presumed dead).
+    #[serde(with = "humantime_serde")]
+    pub reclaim_idle: Duration,
+    /// Entries read from the stream at once.
+    pub batch: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            retry_backoff: Duration::from_millis(100),
+            reclaim_idle: Duration::from_secs(5),
+            batch: 256,
+        }
+    }
 }
 
 /// Bearer tokens. With none set, every route is open.
@@ -86,6 +148,11 @@ impl Default for FlexCoreConfig {
             shutdown_grace: Duration::from_secs(10),
             database_url: None,
             database_pool_size: 16,
+            redis_url: None,
+            redis_prefix: "flexcore".into(),
+            advertise_url: None,
+            cluster: ClusterConfig::default(),
+            events: EventsConfig::default(),
             auth: AuthConfig::default(),
             log: LogConfig::default(),
             plugins: HashMap::new(),
@@ -108,6 +175,18 @@ pub const ENV_VARS: &[(&str, &str, EnvKind)] = &[
     ("FLEXCORE_ADMIN_TOKENS", "auth.admin_tokens", EnvKind::List),
     ("FLEXCORE_LOG_LEVEL", "log.level", EnvKind::Text),
     ("FLEXCORE_LOG_FORMAT", "log.format", EnvKind::Text),
+    ("FLEXCORE_REDIS_URL", "redis_url", EnvKind::Text),
+    ("FLEXCORE_REDIS_PREFIX", "redis_prefix", EnvKind::Text),
+    ("FLEXCORE_ADVERTISE_URL", "advertise_url", EnvKind::Text),
+    (
+        "FLEXCORE_HEARTBEAT_INTERVAL",
+        "cluster.heartbeat_interval",
+        EnvKind::Text,
+    ),
+    ("FLEXCORE_MEMBER_TTL", "cluster.member_ttl", EnvKind::Text),
+    ("FLEXCORE_EVENT_MAX_ATTEMPTS", "events.max_attempts", EnvKind::Scalar),
+    ("FLEXCORE_EVENT_RETRY_BACKOFF", "events.retry_backoff", EnvKind::Text),
+    ("FLEXCORE_EVENT_RECLAIM_IDLE", "events.reclaim_idle", EnvKind::Text),
 ];
 
 /// The command line of `flexcore-gateway`.
@@ -177,6 +256,35 @@ impl FlexCoreConfig {
                 .is_err()
         {
             return invalid("database_url", "not a valid PostgreSQL URL".into());
+        }
+        if self.redis_url.is_some() && self.database_url.is_none() {
+            return invalid(
+                "redis_url",
+                "a cluster needs database_url too (leadership and subscriptions)".into(),
+            );
+        }
+        if self.redis_prefix.is_empty() || self.redis_prefix.contains(char::is_whitespace) {
+            return invalid("redis_prefix", "must be non-empty, without spaces".into());
+        }
+        if let Some(url) = &self.advertise_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return invalid("advertise_url", "must start with http:// or https://".into());
+        }
+        if self.cluster.heartbeat_interval.is_zero() || self.cluster.member_ttl <= self.cluster.heartbeat_interval {
+            return invalid(
+                "cluster.member_ttl",
+                "must be longer than cluster.heartbeat_interval (> 0)".into(),
+            );
+        }
+        if self.cluster.leader_check_interval.is_zero() {
+            return invalid("cluster.leader_check_interval", "must be more than 0".into());
+        }
+        if self.events.max_attempts == 0 || self.events.batch == 0 {
+            return invalid(
+                "events.max_attempts",
+                "max_attempts and batch must be at least 1".into(),
+            );
         }
         if self.invoke_timeout.is_zero() {
             return invalid("invoke_timeout", "must be more than 0".into());

@@ -39,6 +39,8 @@ pub enum Error {
     BadRequest(String),
     #[error("no pipeline with id '{0}'")]
     PipelineNotFound(String),
+    #[error("no subscription with id '{0}'")]
+    SubscriptionNotFound(String),
     #[error("{0}")]
     Rule(#[from] RuleViolation),
     #[error("a pipeline named '{0}' already exists")]
@@ -76,7 +78,7 @@ impl Error {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::PipelineNotFound(_) => StatusCode::NOT_FOUND,
+            Self::PipelineNotFound(_) | Self::SubscriptionNotFound(_) => StatusCode::NOT_FOUND,
             Self::Rule(RuleViolation::NoSuchStep { .. }) => StatusCode::NOT_FOUND,
             Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NameTaken(_) | Self::VersionConflict { .. } => StatusCode::CONFLICT,
@@ -108,6 +110,7 @@ impl Error {
             Self::ShuttingDown => "shutting_down",
             Self::BadRequest(_) => "invalid_request",
             Self::PipelineNotFound(_) => "pipeline_not_found",
+            Self::SubscriptionNotFound(_) => "subscription_not_found",
             Self::Rule(rule) => rule.rule(),
             Self::NameTaken(_) => "name_taken",
             Self::VersionConflict { .. } => "version_conflict",

@@ -8,7 +8,8 @@
 //! - [`http`]: the accept loop, the tower stack, routes and handlers;
 //! - [`pipelines`]: chains of calls, their runs, their stores;
 //! - [`catalog`]: the durable record of plugins loaded and refused;
-//! - [`events`]: domain events and the publisher port;
+//! - [`events`]: published events, subscriptions, delivery, domain events;
+//! - [`cluster`]: membership (Redis) and leadership (PostgreSQL);
 //! - [`metrics`]: Prometheus metrics;
 //! - [`state`]: what handlers share;
 //! - [`Error`]: the crate's one error type and its mapping to HTTP.
@@ -18,6 +19,7 @@
 //! the end-to-end tests start the gateway the same way.
 
 pub mod catalog;
+pub mod cluster;
 pub mod config;
 mod error;
 pub mod events;
@@ -31,13 +33,20 @@ mod storage;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use config::FlexCoreConfig;
 pub use error::Error;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
-use crate::events::{EventPublisher, InProcessBus};
+use crate::cluster::Cluster;
+use crate::cluster::keys::Keys;
+use crate::events::dispatch::{Dispatcher, RetryPolicy};
+use crate::events::local::LocalEvents;
+use crate::events::stream::StreamEvents;
+use crate::events::subscriptions::SubscriptionIndex;
+use crate::events::{EventLog, EventPublisher};
 use crate::host::{HostSettings, PluginHost};
 use crate::metrics::Metrics;
 use crate::pipelines::Pipelines;
@@ -47,6 +56,16 @@ use crate::state::AppState;
 pub struct Gateway {
     state: Arc<AppState>,
     listener: TcpListener,
+    /// Turns true when the gateway stops: background tasks end on it.
+    stopping: watch::Sender<bool>,
+}
+
+/// The event transport, as both of its faces.
+struct Transport {
+    log: Arc<dyn EventLog>,
+    publisher: Arc<dyn EventPublisher>,
+    /// Starts consuming once the dispatcher exists.
+    start: Box<dyn FnOnce(Arc<Dispatcher>) + Send>,
 }
 
 impl Gateway {
@@ -54,9 +73,13 @@ impl Gateway {
     /// already bound (tests bind `127.0.0.1:0`).
     pub async fn build(config: FlexCoreConfig, listener: TcpListener) -> Result<Self, Error> {
         let local_addr = listener.local_addr()?;
+        let advertise_url = config
+            .advertise_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"));
+        let (stopping, stop) = watch::channel(false);
         let metrics = Arc::new(Metrics::new());
         let stores = storage::Stores::open(&config).await?;
-        let events: Arc<dyn EventPublisher> = Arc::new(InProcessBus::default());
         let host = Arc::new(PluginHost::new(
             HostSettings {
                 plugin_dir: config.plugin_dir.clone(),
@@ -67,21 +90,64 @@ impl Gateway {
             },
             Arc::clone(&metrics),
         ));
-        let pipelines = Pipelines::new(
+
+        let redis = match &config.redis_url {
+            Some(url) => Some(
+                flexcore_infra::redis::pool(url.expose(), 16)
+                    .map_err(|e| Error::Internal(format!("invalid redis_url: {e}")))?,
+            ),
+            None => None,
+        };
+        let cluster = match (&redis, &config.database_url) {
+            (Some(pool), Some(database_url)) => Some(Cluster::start(
+                cluster::Settings {
+                    node_id: config.node_id.clone(),
+                    address: advertise_url.clone(),
+                    database_url: database_url.expose().to_owned(),
+                    redis_prefix: config.redis_prefix.clone(),
+                    heartbeat_interval: config.cluster.heartbeat_interval,
+                    member_ttl: config.cluster.member_ttl,
+                    leader_check_interval: config.cluster.leader_check_interval,
+                },
+                pool.clone(),
+                Arc::clone(&host),
+                stop.clone(),
+            )),
+            _ => None,
+        };
+        let transport = transport(&config, redis, cluster.as_ref(), stop.clone());
+        let pipelines = Arc::new(Pipelines::new(
             stores.pipelines,
             stores.executions,
             Arc::clone(&host),
-            Arc::clone(&events),
+            Arc::clone(&transport.publisher),
             config.node_id.clone(),
-        );
+        ));
+        let subscriptions = Arc::new(SubscriptionIndex::new(stores.subscriptions));
+        if let Err(e) = subscriptions.refresh().await {
+            tracing::warn!("cannot read subscriptions yet: {e}");
+        }
+        let fresh = Arc::clone(&subscriptions);
+        let refresh_stop = stop.clone();
+        tokio::spawn(async move { fresh.keep_fresh(Duration::from_secs(1), refresh_stop).await });
+        (transport.start)(Arc::new(Dispatcher::new(
+            Arc::clone(&host),
+            Arc::clone(&pipelines),
+            Arc::clone(&subscriptions),
+        )));
+
         let state = AppState {
             node_id: config.node_id.clone(),
             auth: http::Auth::new(&config.auth),
             local_addr,
+            advertise_url,
             host,
             pipelines,
+            event_log: transport.log,
+            subscriptions,
+            cluster,
             catalog: stores.catalog,
-            events,
+            events: transport.publisher,
             metrics,
             started: Instant::now(),
             storage: stores.kind,
@@ -93,11 +159,13 @@ impl Gateway {
             refused = report.refused.len(),
             dir = %state.config.plugin_dir.display(),
             storage = state.storage,
+            role = ?state.role(),
             "plugins loaded"
         );
         Ok(Self {
             state: Arc::new(state),
             listener,
+            stopping,
         })
     }
 
@@ -112,12 +180,24 @@ impl Gateway {
         http::stack::build(Arc::clone(&self.state))
     }
 
+    /// Adds a plugin linked into this program, through the same handshake
+    /// and `init` as a file ([`PluginHost::load_linked`]): lets benchmarks
+    /// drive [`service`](Self::service) with no plugin file on disk.
+    pub async fn load_linked(&self, entry: flexcore_abi::ffi::EntryFn, origin: &str) -> Result<(), host::Refusal> {
+        self.state.host.load_linked(entry, origin).await
+    }
+
     /// Serves until `shutdown` resolves; then stops accepting, finishes the
     /// calls in flight (bounded by `shutdown_grace`) and shuts every plugin down.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let grace = self.state.config.shutdown_grace;
         let service = http::stack::build(Arc::clone(&self.state));
         http::server::serve(self.listener, service, shutdown, grace).await;
+        // Leave the cluster (membership, leadership) before the plugins go.
+        let _ = self.stopping.send(true);
+        if self.state.cluster.is_some() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         self.state.host.shutdown(grace).await;
         tracing::info!("gateway stopped");
         Ok(())
@@ -131,4 +211,51 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     Gateway::build(config, listener).await?.run(shutdown).await
+}
+
+/// Redis streams in a cluster, the in-process queue otherwise.
+fn transport(
+    config: &FlexCoreConfig,
+    redis: Option<flexcore_infra::redis::RedisPool>,
+    cluster: Option<&Arc<Cluster>>,
+    stop: watch::Receiver<bool>,
+) -> Transport {
+    let policy = RetryPolicy {
+        max_attempts: config.events.max_attempts,
+        backoff: config.events.retry_backoff,
+    };
+    match (redis, cluster) {
+        (Some(pool), Some(cluster)) => {
+            let keys = Keys::new(&config.redis_prefix);
+            let events = StreamEvents::new(pool.clone(), keys.clone(), &config.node_id);
+            let settings = events::stream::Settings {
+                redis_url: config
+                    .redis_url
+                    .as_ref()
+                    .map(|u| u.expose().to_owned())
+                    .unwrap_or_default(),
+                keys,
+                node_id: config.node_id.clone(),
+                policy,
+                reclaim_idle: config.events.reclaim_idle,
+                batch: config.events.batch,
+            };
+            let leader = cluster.leader_flag();
+            Transport {
+                log: events.clone(),
+                publisher: events,
+                start: Box::new(move |dispatcher| {
+                    StreamEvents::start_consumer(settings, pool, dispatcher, leader, stop)
+                }),
+            }
+        }
+        _ => {
+            let (events, worker) = LocalEvents::new(&config.node_id);
+            Transport {
+                log: events.clone(),
+                publisher: events,
+                start: Box::new(move |dispatcher| worker.start(dispatcher, policy)),
+            }
+        }
+    }
 }

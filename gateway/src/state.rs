@@ -8,8 +8,11 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::catalog::{self, PluginCatalog};
+use crate::cluster::{Cluster, ClusterView, NodeView, Role};
 use crate::config::FlexCoreConfig;
+use crate::events::EventLog;
 use crate::events::EventPublisher;
+use crate::events::subscriptions::SubscriptionIndex;
 use crate::host::{PluginHost, Refusal, ReloadReport};
 use crate::http::Auth;
 use crate::metrics::Metrics;
@@ -21,8 +24,15 @@ pub struct AppState {
     pub config: FlexCoreConfig,
     /// The address actually bound (the config may say port 0).
     pub local_addr: std::net::SocketAddr,
+    /// Where other nodes and tools reach this node.
+    pub advertise_url: String,
     pub host: Arc<PluginHost>,
-    pub pipelines: Pipelines,
+    pub pipelines: Arc<Pipelines>,
+    /// Where `POST /events` appends, and dead letters are read.
+    pub event_log: Arc<dyn EventLog>,
+    pub subscriptions: Arc<SubscriptionIndex>,
+    /// This node's part in a cluster; `None` when standalone.
+    pub cluster: Option<Arc<Cluster>>,
     pub catalog: Arc<dyn PluginCatalog>,
     pub events: Arc<dyn EventPublisher>,
     pub metrics: Arc<Metrics>,
@@ -44,7 +54,7 @@ pub struct Info<'a> {
     node_id: &'a str,
     version: &'static str,
     abi_version: String,
-    role: &'static str,
+    role: Role,
     uptime_seconds: u64,
     plugins_loaded: usize,
     plugins_refused: usize,
@@ -94,13 +104,42 @@ impl AppState {
             node_id: &self.node_id,
             version: env!("CARGO_PKG_VERSION"),
             abi_version: format!("{}.{}", flexcore_abi::ABI_MAJOR, flexcore_abi::ABI_MINOR),
-            role: "standalone",
+            role: self.role(),
             uptime_seconds: self.started.elapsed().as_secs(),
             plugins_loaded: registry.plugins.len(),
             plugins_refused: registry.refused.len(),
             listen: self.local_addr.to_string(),
             storage: self.storage,
         }
+    }
+
+    pub fn role(&self) -> Role {
+        self.cluster.as_ref().map_or(Role::Standalone, |c| c.role())
+    }
+
+    /// `GET /cluster`: the live nodes and the leader; a standalone node
+    /// reports itself alone.
+    pub async fn cluster_view(&self) -> Result<ClusterView, Error> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.view().await;
+        }
+        let mut plugins: Vec<String> = self.host.snapshot().plugins.keys().cloned().collect();
+        plugins.sort();
+        Ok(ClusterView {
+            mode: "standalone",
+            node_id: self.node_id.clone(),
+            leader: Some(self.node_id.clone()),
+            member_ttl_ms: 0,
+            nodes: vec![NodeView {
+                node_id: self.node_id.clone(),
+                address: self.advertise_url.clone(),
+                role: "standalone".into(),
+                last_heartbeat_unix_ms: crate::cluster::membership::unix_ms(),
+                load: self.host.in_flight() as u64,
+                version: env!("CARGO_PKG_VERSION").into(),
+                plugins,
+            }],
+        })
     }
 
     /// Reloads the plugin folder, records what was loaded and refused in the

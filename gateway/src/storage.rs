@@ -8,6 +8,7 @@ use flexcore_infra::postgres;
 use crate::Error;
 use crate::catalog::{MemoryCatalog, PgCatalog, PluginCatalog};
 use crate::config::FlexCoreConfig;
+use crate::events::subscriptions::{MemorySubscriptions, PgSubscriptions, SubscriptionStore};
 use crate::pipelines::store::memory::{MemoryExecutions, MemoryPipelines};
 use crate::pipelines::store::postgres::{PgExecutions, PgPipelines};
 use crate::pipelines::store::{ExecutionStore, PipelineStore};
@@ -21,6 +22,7 @@ pub struct Stores {
     pub pipelines: Arc<dyn PipelineStore>,
     pub executions: Arc<dyn ExecutionStore>,
     pub catalog: Arc<dyn PluginCatalog>,
+    pub subscriptions: Arc<dyn SubscriptionStore>,
     /// Where the state lives, for `/info`.
     pub kind: &'static str,
 }
@@ -32,6 +34,7 @@ impl Stores {
                 pipelines: Arc::new(MemoryPipelines::default()),
                 executions: Arc::new(MemoryExecutions::default()),
                 catalog: Arc::new(MemoryCatalog::default()),
+                subscriptions: Arc::new(MemorySubscriptions::default()),
                 kind: "memory",
             });
         };
@@ -49,7 +52,8 @@ impl Stores {
         Ok(Self {
             pipelines: Arc::new(PgPipelines::new(pool.clone())),
             executions: Arc::new(PgExecutions::new(pool.clone())),
-            catalog: Arc::new(PgCatalog::new(pool)),
+            catalog: Arc::new(PgCatalog::new(pool.clone())),
+            subscriptions: Arc::new(PgSubscriptions::new(pool)),
             kind: "postgres",
         })
     }

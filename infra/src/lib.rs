@@ -4,12 +4,14 @@
 //!   command-line overrides) into any typed, `deny_unknown_fields` struct, with
 //!   errors that name the offending key; [`Secret`] for values never printed.
 //! - [`postgres`]: pools, dedicated connections, advisory lock keys, migrations;
+//! - [`redis`]: a pool for commands, dedicated connections for blocking reads;
 //! - [`telemetry`]: the tracing subscriber every binary installs.
 //! - [`host_name`]: this machine's name, for default node and replica ids.
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod postgres;
+pub mod redis;
 mod secret;
 pub mod telemetry;
 

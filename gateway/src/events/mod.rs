@@ -1,11 +1,48 @@
-//! Domain events and where they go.
+//! Events: what callers publish (`POST /events`), where each goes
+//! (subscriptions), how it gets there at least once (a transport), and the
+//! domain events every feature emits on the same path.
 //!
-//! - [`domain`]: the events themselves, plain values;
-//! - [`bus`]: the [`EventPublisher`] port every feature publishes to, and the
-//!   in-process bus behind it on a single node.
+//! - [`domain`]: the domain events, plain values;
+//! - [`model`]: published events, delivered events, dead letters;
+//! - [`subscriptions`]: event type → function or pipeline, and each node's index;
+//! - [`dispatch`]: delivering one event to its targets; the retry policy;
+//! - [`local`]: the in-process transport (one node, embedded default);
+//! - [`stream`]: the Redis Streams transport (a cluster);
+//! - [`bus`]: a broadcast publisher for in-process observers and benchmarks;
+//! - [`http`]: the `/events` and `/subscriptions` handlers.
 
 mod bus;
+pub mod dispatch;
 mod domain;
+pub mod http;
+pub mod local;
+pub mod model;
+pub mod stream;
+pub mod subscriptions;
+
+use async_trait::async_trait;
 
 pub use bus::{EventPublisher, InProcessBus};
 pub use domain::{DomainEvent, Outcome};
+use model::{DeadLetter, NewEvent};
+
+use crate::Error;
+
+/// Where published events are appended and dead letters are read.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Appends the event; the id it returns is durable as the transport is.
+    async fn append(&self, event: NewEvent) -> Result<String, Error>;
+    /// The newest dead letters first.
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error>;
+}
+
+/// A domain event as a published event: type `flexcore.<kind>`, this node
+/// as the source, the event's fields as data.
+pub fn domain_event(event: &DomainEvent, node_id: &str) -> NewEvent {
+    NewEvent {
+        event_type: format!("flexcore.{}", event.kind()),
+        source: node_id.to_owned(),
+        data: serde_json::to_value(event).unwrap_or_default(),
+    }
+}

@@ -8,6 +8,7 @@ use super::request_id::X_REQUEST_ID;
 use super::router::{self, Route};
 use super::{Body, RequestBody, respond};
 use crate::Error;
+use crate::events;
 use crate::host::Invocation;
 use crate::pipelines::{self, service::Change};
 use crate::state::AppState;
@@ -43,6 +44,12 @@ pub async fn handle<B: RequestBody>(state: Arc<AppState>, request: Request<B>) -
         Route::Archive(id) => pipelines::http::change(&state, id, &parts, Change::Archive).await,
         Route::ExecutePipeline(id) => pipelines::http::execute(&state, id, &parts, body).await,
         Route::ListExecutions(id) => pipelines::http::executions(&state, id, &parts).await,
+        Route::Cluster => respond::ok(&state.cluster_view().await?),
+        Route::PublishEvent => events::http::publish(&state, &parts, body).await,
+        Route::DeadLetters => events::http::dead_letters(&state, &parts).await,
+        Route::ListSubscriptions => events::http::list(&state).await,
+        Route::Subscribe => events::http::subscribe(&state, &parts, body).await,
+        Route::Unsubscribe(id) => events::http::unsubscribe(&state, id, &parts).await,
     }
 }
 

@@ -23,6 +23,12 @@ pub enum Route<'a> {
     Archive(&'a str),
     ExecutePipeline(&'a str),
     ListExecutions(&'a str),
+    Cluster,
+    PublishEvent,
+    DeadLetters,
+    ListSubscriptions,
+    Subscribe,
+    Unsubscribe(&'a str),
 }
 
 /// Resolves `method path`; 404 for an unknown path, 405 (with the methods
@@ -63,6 +69,20 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, Error> {
         ["pipelines", id, "archive"] if !id.is_empty() => (post.then_some(Route::Archive(id)), "POST"),
         ["pipelines", id, "execute"] if !id.is_empty() => (post.then_some(Route::ExecutePipeline(id)), "POST"),
         ["pipelines", id, "executions"] if !id.is_empty() => (get.then_some(Route::ListExecutions(id)), "GET"),
+        ["cluster"] => (get.then_some(Route::Cluster), "GET"),
+        ["events"] => (post.then_some(Route::PublishEvent), "POST"),
+        ["events", "dead"] => (get.then_some(Route::DeadLetters), "GET"),
+        ["subscriptions"] => {
+            let route = if get {
+                Some(Route::ListSubscriptions)
+            } else {
+                post.then_some(Route::Subscribe)
+            };
+            (route, "GET, POST")
+        }
+        ["subscriptions", id] if !id.is_empty() => {
+            ((method == Method::DELETE).then_some(Route::Unsubscribe(id)), "DELETE")
+        }
         _ => return Err(not_found()),
     };
     route.ok_or(Error::MethodNotAllowed { allow })

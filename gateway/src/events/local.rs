@@ -1,0 +1,153 @@
+//! The in-process event transport, for one node without Redis: a bounded
+//! queue, a worker that delivers, retries with backoff, and dead letters
+//! kept in memory. Same contract as the Redis stream, without durability
+//! across restarts.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::dispatch::{Dispatcher, RetryPolicy};
+use super::model::{DeadLetter, Event, NewEvent};
+use super::{DomainEvent, EventLog, EventPublisher, domain_event};
+use crate::Error;
+use crate::cluster::membership::unix_ms;
+
+/// Events waiting for the worker; past this, publishing answers 503.
+const QUEUE: usize = 65_536;
+/// Dead letters kept (the oldest go).
+const DEAD_KEPT: usize = 10_000;
+
+pub struct LocalEvents {
+    queue: mpsc::Sender<Event>,
+    dead: Arc<Mutex<VecDeque<DeadLetter>>>,
+    sequence: AtomicU64,
+    node_id: String,
+}
+
+/// The worker half, started once the dispatcher exists.
+pub struct LocalWorker {
+    incoming: mpsc::Receiver<Event>,
+    dead: Arc<Mutex<VecDeque<DeadLetter>>>,
+}
+
+impl LocalEvents {
+    /// The publishing half, and the worker to start with [`LocalWorker::start`].
+    pub fn new(node_id: &str) -> (Arc<Self>, LocalWorker) {
+        let (queue, incoming) = mpsc::channel::<Event>(QUEUE);
+        let dead: Arc<Mutex<VecDeque<DeadLetter>>> = Arc::default();
+        let worker = LocalWorker {
+            incoming,
+            dead: Arc::clone(&dead),
+        };
+        (
+            Arc::new(Self {
+                queue,
+                dead,
+                sequence: AtomicU64::new(0),
+                node_id: node_id.to_owned(),
+            }),
+            worker,
+        )
+    }
+
+    fn enqueue(&self, new: NewEvent) -> Result<String, Error> {
+        let time_unix_ms = unix_ms();
+        let id = format!("{time_unix_ms}-{}", self.sequence.fetch_add(1, Ordering::Relaxed));
+        let event = Event {
+            id: id.clone(),
+            event_type: new.event_type,
+            source: new.source,
+            time_unix_ms,
+            data: new.data,
+        };
+        self.queue.try_send(event).map_err(|_| Error::Unavailable {
+            plugin: "events".into(),
+            message: "the event queue is full; try again later".into(),
+        })?;
+        Ok(id)
+    }
+}
+
+impl LocalWorker {
+    /// Delivers queued events until every publisher is gone.
+    pub fn start(self, dispatcher: Arc<Dispatcher>, policy: RetryPolicy) {
+        let Self { mut incoming, dead } = self;
+        tokio::spawn(async move {
+            while let Some(event) = incoming.recv().await {
+                let attempt = dispatcher.deliver(&event, &[]).await;
+                if !attempt.failed.is_empty() {
+                    tokio::spawn(retry(
+                        Arc::clone(&dispatcher),
+                        policy,
+                        event,
+                        attempt.done,
+                        Arc::clone(&dead),
+                    ));
+                }
+            }
+        });
+    }
+}
+
+/// Retries the failed targets of `event` until they succeed or run out of
+/// attempts; then each still failing one becomes a dead letter.
+async fn retry(
+    dispatcher: Arc<Dispatcher>,
+    policy: RetryPolicy,
+    event: Event,
+    mut done: Vec<uuid::Uuid>,
+    dead: Arc<Mutex<VecDeque<DeadLetter>>>,
+) {
+    let mut attempts = 1;
+    loop {
+        tokio::time::sleep(policy.delay(attempts)).await;
+        attempts += 1;
+        let attempt = dispatcher.deliver(&event, &done).await;
+        done.extend(attempt.done);
+        if attempt.failed.is_empty() {
+            return;
+        }
+        if attempts >= policy.max_attempts {
+            let mut dead = dead.lock().unwrap_or_else(|e| e.into_inner());
+            for (subscription, error) in attempt.failed {
+                tracing::warn!(event = %event.id, target = %subscription.target, "event dead-lettered: {error}");
+                if dead.len() == DEAD_KEPT {
+                    dead.pop_front();
+                }
+                dead.push_back(DeadLetter {
+                    event: event.clone(),
+                    subscription_id: subscription.id,
+                    target: subscription.target.to_string(),
+                    attempts,
+                    error,
+                    failed_at_unix_ms: unix_ms(),
+                });
+            }
+            return;
+        }
+    }
+}
+
+#[async_trait]
+impl EventLog for LocalEvents {
+    async fn append(&self, event: NewEvent) -> Result<String, Error> {
+        self.enqueue(event)
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
+        let dead = self.dead.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(dead.iter().rev().take(limit).cloned().collect())
+    }
+}
+
+impl EventPublisher for LocalEvents {
+    fn publish(&self, event: DomainEvent) {
+        if let Err(e) = self.enqueue(domain_event(&event, &self.node_id)) {
+            tracing::debug!("domain event dropped: {e}");
+        }
+    }
+}
