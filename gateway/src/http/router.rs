@@ -141,4 +141,41 @@ mod tests {
             Err(Error::MethodNotAllowed { allow: "GET, POST" })
         ));
     }
+
+    #[test]
+    fn every_route_is_in_the_openapi_document() {
+        let doc = include_str!("../../openapi.yaml");
+        let paths = [
+            "/health",
+            "/info",
+            "/metrics",
+            "/cluster",
+            "/plugins",
+            "/plugins/reload",
+            "/plugins/{id}/execute",
+            "/pipelines",
+            "/pipelines/{id}",
+            "/pipelines/{id}/steps",
+            "/pipelines/{id}/steps/{index}",
+            "/pipelines/{id}/activate",
+            "/pipelines/{id}/archive",
+            "/pipelines/{id}/execute",
+            "/pipelines/{id}/executions",
+            "/events",
+            "/events/dead",
+            "/subscriptions",
+            "/subscriptions/{id}",
+        ];
+        for path in paths {
+            assert!(
+                doc.contains(&format!("\n  {path}:\n")),
+                "{path} is missing from openapi.yaml"
+            );
+            let concrete = path.replace("{id}", "x").replace("{index}", "0");
+            assert!(
+                !matches!(route(&Method::GET, &concrete), Err(Error::RouteNotFound(_))),
+                "{path} is not routed"
+            );
+        }
+    }
 }
