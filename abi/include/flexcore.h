@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define FLEXCORE_ABI_MAJOR 1
-#define FLEXCORE_ABI_MINOR 0
+#define FLEXCORE_ABI_MINOR 1
 
 /* The name of the one symbol a plugin exports. */
 #define FLEXCORE_ENTRY_SYMBOL "flexcore_plugin_entry_v1"
@@ -112,6 +112,13 @@ typedef struct flexcore_request {
     /* Wall-clock deadline in milliseconds since the Unix epoch; 0 means none.
      * Past it the host has already answered the caller with a timeout. */
     uint64_t deadline_unix_ms;
+
+    /* Since ABI 1.1. Settings for this call as JSON text (config_len bytes),
+     * such as a pipeline step's `config`; "" when there are none. A plugin
+     * built for 1.1 is only loaded by hosts of 1.1 or later, which always set
+     * it; code that must also run under 1.0 hosts checks struct_size first. */
+    const char *config;
+    size_t config_len;
 } flexcore_request;
 
 /* One invocation's output. The host zeroes it and sets struct_size before

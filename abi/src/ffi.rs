@@ -58,6 +58,9 @@ pub struct FlexcoreRequest {
     pub request_id: *const c_char,
     pub request_id_len: usize,
     pub deadline_unix_ms: u64,
+    /// Since ABI 1.1.
+    pub config: *const c_char,
+    pub config_len: usize,
 }
 
 /// `flexcore_response`: one invocation's output, owned by the plugin until

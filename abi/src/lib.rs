@@ -36,7 +36,7 @@ pub use trampoline::valid_name as valid_plugin_name;
 /// The ABI major version this crate implements.
 pub const ABI_MAJOR: u16 = 1;
 /// The ABI minor version this crate implements.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 
 /// Exports a Rust function as a FlexCore plugin.
 ///

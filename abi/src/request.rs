@@ -55,6 +55,18 @@ impl Request {
         (ms != 0).then(|| UNIX_EPOCH + Duration::from_millis(ms))
     }
 
+    /// Settings for this call as JSON text (a pipeline step's `config`), or
+    /// `""` when there are none or the host predates ABI 1.1.
+    pub fn config(&self) -> &str {
+        let covered =
+            self.raw.struct_size as usize >= std::mem::offset_of!(FlexcoreRequest, config_len) + size_of::<usize>();
+        if !covered {
+            return "";
+        }
+        // SAFETY: as in `content_type`; the fields exist, as struct_size says.
+        unsafe { text(self.raw.config.cast(), self.raw.config_len) }
+    }
+
     /// Parses the body as JSON; a malformed body is an invalid-input error.
     #[cfg(feature = "json")]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::PluginError> {
@@ -88,11 +100,20 @@ impl<'a> RequestBuf<'a> {
             request_id: request_id.as_ptr().cast(),
             request_id_len: request_id.len(),
             deadline_unix_ms,
+            config: "".as_ptr().cast(),
+            config_len: 0,
         };
         Self {
             request: Request { raw },
             _borrows: PhantomData,
         }
+    }
+
+    /// Sets the call's settings (JSON text), as a pipeline step's `config` does.
+    pub fn with_config(mut self, config: &'a str) -> Self {
+        self.request.raw.config = config.as_ptr().cast();
+        self.request.raw.config_len = config.len();
+        self
     }
 
     /// The raw struct, for handing to a plugin's `invoke` through the C ABI.

@@ -39,7 +39,7 @@ macro_rules! abi_types {
             "flexcore_host" => FlexcoreHost { struct_size, abi_major, abi_minor, host_data, log, config_get }
             "flexcore_request" => FlexcoreRequest {
                 struct_size, reserved, body, body_len, content_type, content_type_len,
-                request_id, request_id_len, deadline_unix_ms
+                request_id, request_id_len, deadline_unix_ms, config, config_len
             }
             "flexcore_response" => FlexcoreResponse {
                 struct_size, reserved, body, body_len, content_type, content_type_len,

@@ -24,9 +24,7 @@ fn host_with_echo() -> PluginHost {
         slow_call_threshold: Duration::from_secs(1),
     };
     let host = PluginHost::new(settings, Default::default());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     runtime
         .block_on(host.load_linked(echo::flexcore_plugin_entry_v1, "linked:echo"))
         .expect("echo loads");
@@ -52,14 +50,10 @@ fn echo_invoke(c: &mut Criterion) {
                 content_type: b"text/plain",
                 request_id: b"bench",
                 deadline_unix_ms: 0,
+                config: b"",
             };
             let call = host.acquire("echo").expect("echo is loaded");
-            b.iter(|| {
-                black_box(
-                    call.call_with(black_box(&input), <[u8]>::len)
-                        .expect("echo answers"),
-                )
-            });
+            b.iter(|| black_box(call.call_with(black_box(&input), <[u8]>::len).expect("echo answers")));
         });
         group.bench_with_input(BenchmarkId::new("host", size), &body, |b, body| {
             let input = Input {
@@ -67,11 +61,10 @@ fn echo_invoke(c: &mut Criterion) {
                 content_type: b"text/plain",
                 request_id: b"bench",
                 deadline_unix_ms: 0,
+                config: b"",
             };
             b.iter(|| {
-                let output = host
-                    .call_here("echo", black_box(&input))
-                    .expect("echo answers");
+                let output = host.call_here("echo", black_box(&input)).expect("echo answers");
                 black_box(output.body.len())
             });
         });

@@ -36,6 +36,8 @@ fn call(body: &[u8]) -> (i32, Vec<u8>, String, String) {
         request_id: std::ptr::null(),
         request_id_len: 0,
         deadline_unix_ms: 0,
+        config: std::ptr::null(),
+        config_len: 0,
     };
     let mut resp = FlexcoreResponse::empty();
     // SAFETY: valid request and response, as the header requires.
@@ -60,7 +62,7 @@ fn call(body: &[u8]) -> (i32, Vec<u8>, String, String) {
 fn descriptor_describes_the_plugin() {
     let d = descriptor();
     assert_eq!(d.struct_size as usize, ffi::FLEXCORE_PLUGIN_V1_SIZE);
-    assert_eq!((d.abi_major, d.abi_minor), (1, 0));
+    assert_eq!((d.abi_major, d.abi_minor), (1, 1));
     // SAFETY: static NUL-terminated strings.
     let name = unsafe { std::ffi::CStr::from_ptr(d.name) };
     assert_eq!(name.to_str().unwrap(), "sdk-test");

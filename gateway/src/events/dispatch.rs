@@ -70,6 +70,7 @@ impl Dispatcher {
                         body: body.clone(),
                         content_type: Some(HeaderValue::from_static("application/json")),
                         request_id: request_id.clone(),
+                        config: None,
                     };
                     self.host.invoke(name, call).await.map(drop)
                 }

@@ -24,6 +24,8 @@ pub struct Invocation {
     pub body: Bytes,
     pub content_type: Option<HeaderValue>,
     pub request_id: HeaderValue,
+    /// Settings for this call (a pipeline step's `config`) as JSON text.
+    pub config: Option<Bytes>,
 }
 
 impl Invocation {
@@ -33,6 +35,7 @@ impl Invocation {
             content_type: self.content_type.as_ref().map_or(&[][..], HeaderValue::as_bytes),
             request_id: self.request_id.as_bytes(),
             deadline_unix_ms,
+            config: self.config.as_deref().unwrap_or_default(),
         }
     }
 }

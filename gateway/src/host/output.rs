@@ -22,6 +22,8 @@ pub struct Input<'a> {
     pub request_id: &'a [u8],
     /// Milliseconds since the Unix epoch; 0 for none.
     pub deadline_unix_ms: u64,
+    /// Settings for this call as JSON text (ABI 1.1); empty for none.
+    pub config: &'a [u8],
 }
 
 /// A successful call's output.

@@ -314,6 +314,8 @@ impl CallGuard<'_> {
             request_id: input.request_id.as_ptr().cast(),
             request_id_len: input.request_id.len(),
             deadline_unix_ms: input.deadline_unix_ms,
+            config: input.config.as_ptr().cast(),
+            config_len: input.config.len(),
         };
         let mut response = FlexcoreResponse::empty();
         let serial = plugin

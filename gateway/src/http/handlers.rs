@@ -73,6 +73,7 @@ async fn execute<B: RequestBody>(
             .get(X_REQUEST_ID)
             .cloned()
             .unwrap_or_else(|| HeaderValue::from_static("")),
+        config: None,
     };
     let output = state.host.invoke(plugin, call).await?;
     let mut response = Response::new(Body::new(output.body));

@@ -171,10 +171,12 @@ impl Pipelines {
             body: command.body,
             content_type: command.content_type,
             request_id: command.request_id,
+            config: None,
         };
         let mut outcome = Ok(None);
         for (index, step) in pipeline.steps.iter().enumerate() {
             let step_clock = Instant::now();
+            input.config = step.config.as_ref().map(|config| Bytes::from(config.to_string()));
             let result = self.host.invoke(&step.plugin, input.clone()).await;
             let duration_us = step_clock.elapsed().as_micros() as u64;
             let error = result.as_ref().err().map(ToString::to_string);

@@ -9,6 +9,7 @@
 //! | `invalid`     | `PluginError::invalid_input` (HTTP 400)             |
 //! | `unavailable` | `PluginError::unavailable` (HTTP 503)               |
 //! | `sleep <ms>`  | blocks the calling thread, then answers `slept <ms>` |
+//! | `config`      | answers the call's settings (ABI 1.1), as JSON text  |
 //! | anything else | echoes the body and its content type                |
 //!
 //! It declares `may_block`, since `sleep` does.
@@ -32,6 +33,7 @@ pub fn faulty(req: &Request) -> Result<Response<'_>, PluginError> {
         "panic" => panic!("faulty: asked to panic"),
         "error" => Err(PluginError::internal("faulty: asked to fail")),
         "invalid" => Err(PluginError::invalid_input("faulty: asked to reject the input")),
+        "config" => Ok(Response::bytes(req.config()).with_content_type("application/json")),
         "unavailable" => Err(PluginError::unavailable("faulty: asked to be unavailable")),
         _ => match command.strip_prefix("sleep ") {
             Some(ms) => sleep(ms.trim()),

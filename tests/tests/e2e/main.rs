@@ -7,6 +7,7 @@
 //! binary), `make` and a C compiler.
 #![allow(clippy::unwrap_used)]
 
+mod abi_versions;
 mod auth;
 mod c_plugin;
 mod concurrency;
