@@ -46,7 +46,7 @@ use crate::events::dispatch::{Dispatcher, RetryPolicy};
 use crate::events::local::LocalEvents;
 use crate::events::stream::StreamEvents;
 use crate::events::subscriptions::SubscriptionIndex;
-use crate::events::{EventLog, EventPublisher};
+use crate::events::{EventLog, EventPublisher, WantedOnly};
 use crate::host::{HostSettings, PluginHost};
 use crate::metrics::Metrics;
 use crate::pipelines::Pipelines;
@@ -115,14 +115,6 @@ impl Gateway {
             )),
             _ => None,
         };
-        let transport = transport(&config, redis, cluster.as_ref(), stop.clone());
-        let pipelines = Arc::new(Pipelines::new(
-            stores.pipelines,
-            stores.executions,
-            Arc::clone(&host),
-            Arc::clone(&transport.publisher),
-            config.node_id.clone(),
-        ));
         let subscriptions = Arc::new(SubscriptionIndex::new(stores.subscriptions));
         if let Err(e) = subscriptions.refresh().await {
             tracing::warn!("cannot read subscriptions yet: {e}");
@@ -130,6 +122,19 @@ impl Gateway {
         let fresh = Arc::clone(&subscriptions);
         let refresh_stop = stop.clone();
         tokio::spawn(async move { fresh.keep_fresh(Duration::from_secs(1), refresh_stop).await });
+        let transport = transport(&config, redis, cluster.as_ref(), stop.clone());
+        // Domain events nobody subscribed to are dropped before they cost anything.
+        let domain_events: Arc<dyn EventPublisher> = Arc::new(WantedOnly::new(
+            Arc::clone(&transport.publisher),
+            Arc::clone(&subscriptions),
+        ));
+        let pipelines = Arc::new(Pipelines::new(
+            stores.pipelines,
+            stores.executions,
+            Arc::clone(&host),
+            Arc::clone(&domain_events),
+            config.node_id.clone(),
+        ));
         (transport.start)(Arc::new(Dispatcher::new(
             Arc::clone(&host),
             Arc::clone(&pipelines),
@@ -147,7 +152,7 @@ impl Gateway {
             subscriptions,
             cluster,
             catalog: stores.catalog,
-            events: transport.publisher,
+            events: domain_events,
             metrics,
             started: Instant::now(),
             storage: stores.kind,

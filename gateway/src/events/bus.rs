@@ -6,11 +6,33 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use super::DomainEvent;
+use super::subscriptions::SubscriptionIndex;
 
 /// Where domain events go. Publishing never blocks and never fails the
 /// operation that produced the event.
 pub trait EventPublisher: Send + Sync {
     fn publish(&self, event: DomainEvent);
+}
+
+/// Passes on only the events some subscription wants, so that a domain
+/// event nobody listens to costs no serialisation and no transport.
+pub struct WantedOnly {
+    inner: Arc<dyn EventPublisher>,
+    index: Arc<SubscriptionIndex>,
+}
+
+impl WantedOnly {
+    pub fn new(inner: Arc<dyn EventPublisher>, index: Arc<SubscriptionIndex>) -> Self {
+        Self { inner, index }
+    }
+}
+
+impl EventPublisher for WantedOnly {
+    fn publish(&self, event: DomainEvent) {
+        if self.index.wants(event.wire_type()) {
+            self.inner.publish(event);
+        }
+    }
 }
 
 /// Delivers events to in-process subscribers. Slow subscribers that fall

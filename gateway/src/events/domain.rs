@@ -66,18 +66,23 @@ pub enum Outcome {
 }
 
 impl DomainEvent {
-    /// The event's type name, as on the wire (`pipeline_created`, ...).
+    /// The event's type name (`pipeline_created`, ...), as in its JSON.
     pub fn kind(&self) -> &'static str {
+        self.wire_type().trim_start_matches("flexcore.")
+    }
+
+    /// The type it is published under (`flexcore.pipeline_created`, ...).
+    pub fn wire_type(&self) -> &'static str {
         match self {
-            Self::PipelineCreated { .. } => "pipeline_created",
-            Self::PipelineStepAdded { .. } => "pipeline_step_added",
-            Self::PipelineStepRemoved { .. } => "pipeline_step_removed",
-            Self::PipelineActivated { .. } => "pipeline_activated",
-            Self::PipelineArchived { .. } => "pipeline_archived",
-            Self::PipelineExecuted { .. } => "pipeline_executed",
-            Self::PluginExecuted { .. } => "plugin_executed",
-            Self::PluginLoaded { .. } => "plugin_loaded",
-            Self::PluginRefused { .. } => "plugin_refused",
+            Self::PipelineCreated { .. } => "flexcore.pipeline_created",
+            Self::PipelineStepAdded { .. } => "flexcore.pipeline_step_added",
+            Self::PipelineStepRemoved { .. } => "flexcore.pipeline_step_removed",
+            Self::PipelineActivated { .. } => "flexcore.pipeline_activated",
+            Self::PipelineArchived { .. } => "flexcore.pipeline_archived",
+            Self::PipelineExecuted { .. } => "flexcore.pipeline_executed",
+            Self::PluginExecuted { .. } => "flexcore.plugin_executed",
+            Self::PluginLoaded { .. } => "flexcore.plugin_loaded",
+            Self::PluginRefused { .. } => "flexcore.plugin_refused",
         }
     }
 }

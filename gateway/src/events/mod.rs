@@ -22,7 +22,7 @@ pub mod subscriptions;
 
 use async_trait::async_trait;
 
-pub use bus::{EventPublisher, InProcessBus};
+pub use bus::{EventPublisher, InProcessBus, WantedOnly};
 pub use domain::{DomainEvent, Outcome};
 use model::{DeadLetter, NewEvent};
 
@@ -41,7 +41,7 @@ pub trait EventLog: Send + Sync {
 /// as the source, the event's fields as data.
 pub fn domain_event(event: &DomainEvent, node_id: &str) -> NewEvent {
     NewEvent {
-        event_type: format!("flexcore.{}", event.kind()),
+        event_type: event.wire_type().to_owned(),
         source: node_id.to_owned(),
         data: serde_json::to_value(event).unwrap_or_default(),
     }

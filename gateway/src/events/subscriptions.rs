@@ -175,6 +175,11 @@ impl SubscriptionIndex {
         Ok(())
     }
 
+    /// Whether any subscription takes events of `event_type`.
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.current.load().iter().any(|s| s.matches(event_type))
+    }
+
     /// The subscriptions an event of `event_type` goes to.
     pub fn matching(&self, event_type: &str) -> Vec<Subscription> {
         self.current

@@ -12,6 +12,7 @@ mod auth;
 mod c_plugin;
 mod concurrency;
 mod config;
+mod domain_events;
 mod errors;
 mod invoke;
 mod loading;
