@@ -127,7 +127,20 @@ impl Error {
         if status.is_server_error() {
             tracing::warn!(code = self.code(), error = %self, "request failed");
         }
-        let body = serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        if let Self::StepFailed {
+            index,
+            plugin,
+            execution_id,
+            cause,
+        } = &self
+        {
+            error["step"] = (*index).into();
+            error["plugin"] = plugin.as_str().into();
+            error["execution_id"] = execution_id.to_string().into();
+            error["cause"] = cause.code().into();
+        }
+        let body = serde_json::json!({ "error": error });
         let mut response = http::Response::new(Full::new(Bytes::from(body.to_string())));
         *response.status_mut() = status;
         let headers = response.headers_mut();

@@ -1,6 +1,5 @@
 //! The HTTP handlers for `/events`, `/events/dead` and `/subscriptions`.
 
-use chrono::Utc;
 use http::request::Parts;
 use http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -90,7 +89,7 @@ pub async fn subscribe<B: RequestBody>(state: &AppState, parts: &Parts, body: B)
         id: Uuid::now_v7(),
         event_type: new.event_type,
         target: new.target,
-        created_at: Utc::now(),
+        created_at: crate::pipelines::service::now(),
     };
     state.subscriptions.store().insert(&subscription).await?;
     state.subscriptions.refresh().await?;

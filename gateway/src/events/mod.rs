@@ -8,6 +8,7 @@
 //! - [`dispatch`]: delivering one event to its targets; the retry policy;
 //! - [`local`]: the in-process transport (one node, embedded default);
 //! - [`stream`]: the Redis Streams transport (a cluster);
+//! - `redis_link`: the one multiplexed connection its hot paths share;
 //! - [`bus`]: a broadcast publisher for in-process observers and benchmarks;
 //! - [`http`]: the `/events` and `/subscriptions` handlers.
 
@@ -17,6 +18,7 @@ mod domain;
 pub mod http;
 pub mod local;
 pub mod model;
+mod redis_link;
 pub mod stream;
 pub mod subscriptions;
 

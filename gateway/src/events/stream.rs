@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use super::dispatch::{Dispatcher, RetryPolicy};
 use super::model::{DeadLetter, Event, NewEvent};
+use super::redis_link::RedisLink;
 use super::{DomainEvent, EventLog, EventPublisher, domain_event};
 use crate::Error;
 use crate::cluster::keys::{CONSUMER_GROUP, Keys};
@@ -48,6 +49,8 @@ pub struct Settings {
 
 pub struct StreamEvents {
     pool: RedisPool,
+    /// Publishing pipelines on one connection (no checkout per event).
+    link: RedisLink,
     keys: Keys,
     node_id: String,
     domain: mpsc::Sender<NewEvent>,
@@ -68,6 +71,7 @@ impl StreamEvents {
     pub fn new(pool: RedisPool, keys: Keys, node_id: &str) -> Arc<Self> {
         let (domain, mut domain_events) = mpsc::channel::<NewEvent>(16_384);
         let this = Arc::new(Self {
+            link: RedisLink::new(pool.clone()),
             pool,
             keys,
             node_id: node_id.to_owned(),
@@ -94,6 +98,7 @@ impl StreamEvents {
     ) {
         let consumer = Consumer {
             settings,
+            link: RedisLink::new(pool.clone()),
             pool,
             dispatcher,
             is_leader,
@@ -102,9 +107,9 @@ impl StreamEvents {
     }
 
     async fn xadd(&self, event: &NewEvent) -> Result<String, redis::RedisError> {
-        let mut conn = self.pool.get().await.map_err(pool_error)?;
+        let mut conn = self.link.get().await?;
         let data = serde_json::to_string(&event.data).unwrap_or_else(|_| "null".into());
-        redis::cmd("XADD")
+        let added = redis::cmd("XADD")
             .arg(self.keys.events())
             .arg("MAXLEN")
             .arg("~")
@@ -118,8 +123,12 @@ impl StreamEvents {
             .arg(unix_ms())
             .arg("data")
             .arg(data)
-            .query_async(&mut *conn)
-            .await
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = &added {
+            self.link.failed(e);
+        }
+        added
     }
 }
 
@@ -169,6 +178,8 @@ impl EventPublisher for StreamEvents {
 struct Consumer {
     settings: Settings,
     pool: RedisPool,
+    /// Acknowledgements pipeline on one connection.
+    link: RedisLink,
     dispatcher: Arc<Dispatcher>,
     is_leader: Arc<AtomicBool>,
 }
@@ -269,12 +280,21 @@ impl Consumer {
                 tokio::spawn(Arc::clone(&self).retry(event, progress, attempt.failed));
             }
             if acks.len() >= ACK_CHUNK {
-                self.ack(&std::mem::take(&mut acks)).await;
+                self.ack_later(std::mem::take(&mut acks));
             }
         }
         if !acks.is_empty() {
-            self.ack(&acks).await;
+            self.ack_later(acks);
         }
+    }
+
+    /// Acknowledges off the delivery path: waiting for Redis after every
+    /// chunk would cap delivery at a chunk per round trip, and hold the next
+    /// read back. An ack still in flight when the node dies only means its
+    /// entries are reclaimed and delivered again.
+    fn ack_later(self: &Arc<Self>, ids: Vec<String>) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move { this.ack(&ids).await });
     }
 
     /// The leader's chore: take over entries idle too long at any consumer.
@@ -390,16 +410,17 @@ impl Consumer {
 
     async fn ack(&self, ids: &[String]) {
         let acked = async {
-            let mut conn = self.pool.get().await.map_err(pool_error)?;
+            let mut conn = self.link.get().await?;
             redis::cmd("XACK")
                 .arg(self.settings.keys.events())
                 .arg(CONSUMER_GROUP)
                 .arg(ids)
-                .query_async::<u64>(&mut *conn)
+                .query_async::<u64>(&mut conn)
                 .await
         }
         .await;
         if let Err(e) = acked {
+            self.link.failed(&e);
             // Unacknowledged entries are reclaimed and delivered again later.
             tracing::warn!("cannot acknowledge {} events: {e}", ids.len());
         }

@@ -54,9 +54,7 @@ impl PluginHost {
             }
             let result = guard.call(&call.input(deadline_unix_ms));
             let elapsed = started.elapsed();
-            if elapsed > self.settings.slow_call_threshold {
-                plugin.offload();
-            }
+            plugin.observe_inline(elapsed, self.settings.slow_call_threshold);
             let result = if elapsed > timeout {
                 Err(timed_out(plugin, timeout))
             } else {
@@ -70,7 +68,13 @@ impl PluginHost {
         };
 
         let plugin = Arc::clone(guard.plugin());
-        let task = tokio::task::spawn_blocking(move || guard.call(&call.input(deadline_unix_ms)));
+        let threshold = self.settings.slow_call_threshold;
+        let task = tokio::task::spawn_blocking(move || {
+            let running = Instant::now();
+            let result = guard.call(&call.input(deadline_unix_ms));
+            guard.plugin().observe_offloaded(running.elapsed(), threshold);
+            result
+        });
         let result = match tokio::time::timeout(timeout, task).await {
             Ok(Ok(result)) => result.map_err(|e| call_error(&plugin, e)),
             Ok(Err(join)) => Err(Error::Internal(format!("plugin call task failed: {join}"))),

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,6 +20,11 @@ use super::host_table::HostTable;
 use super::library::{Descriptor, Opened, Refusal};
 use super::output::{self, CallError, Input, Output};
 use crate::metrics::PluginMetrics;
+
+/// Slow inline calls in a row that move a plugin to the blocking pool.
+const SLOW_STREAK: u32 = 3;
+/// Fast blocking-pool calls in a row that move a learned plugin back inline.
+const FAST_STREAK: u32 = 1000;
 
 const ACTIVE: u8 = 0;
 const RESTARTING: u8 = 1;
@@ -41,8 +46,14 @@ pub struct Plugin {
     in_flight: AtomicUsize,
     /// Held around invoke + free_response for plugins that are not thread-safe.
     serial: Option<Mutex<()>>,
-    /// Whether calls go to the blocking pool (flag, or learned from a slow call).
+    /// Whether calls go to the blocking pool (flag, or learned from slow calls).
     offload: AtomicBool,
+    /// The descriptor's `MAY_BLOCK` flag: always on the blocking pool.
+    may_block: bool,
+    /// Inline calls in a row slower than the threshold.
+    slow_streak: AtomicU32,
+    /// Blocking-pool calls in a row well under the threshold.
+    fast_streak: AtomicU32,
     /// Serialises init and shutdown, and records whether an instance is live.
     lifecycle: Mutex<bool>,
 }
@@ -80,6 +91,9 @@ impl Plugin {
         let plugin = Self {
             host_table: HostTable::new(&descriptor.name, config),
             offload: AtomicBool::new(descriptor.flags & ffi::FLEXCORE_FLAG_MAY_BLOCK != 0),
+            may_block: descriptor.flags & ffi::FLEXCORE_FLAG_MAY_BLOCK != 0,
+            slow_streak: AtomicU32::new(0),
+            fast_streak: AtomicU32::new(0),
             serial: (!thread_safe).then(|| Mutex::new(())),
             descriptor,
             file,
@@ -119,13 +133,45 @@ impl Plugin {
         self.offload.load(Ordering::Relaxed)
     }
 
-    /// Moves this plugin's calls to the blocking pool for good.
-    pub(super) fn offload(&self) {
-        if !self.offload.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                plugin = self.name(),
-                "a call blocked its async worker; later calls run on the blocking pool"
-            );
+    /// Learns from an inline call's duration: after `SLOW_STREAK` slow calls
+    /// in a row the plugin's calls move to the blocking pool. One slow call is
+    /// not enough: on a busy machine a preempted call looks slow too.
+    pub(super) fn observe_inline(&self, elapsed: Duration, threshold: Duration) {
+        if elapsed <= threshold {
+            if self.slow_streak.load(Ordering::Relaxed) != 0 {
+                self.slow_streak.store(0, Ordering::Relaxed);
+            }
+            return;
+        }
+        if self.slow_streak.fetch_add(1, Ordering::Relaxed) + 1 >= SLOW_STREAK {
+            self.fast_streak.store(0, Ordering::Relaxed);
+            if !self.offload.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    plugin = self.name(),
+                    "{SLOW_STREAK} calls in a row blocked an async worker; calls now run on the blocking pool"
+                );
+            }
+        }
+    }
+
+    /// Learns from a call on the blocking pool: a plugin moved there by
+    /// observation (not by its `MAY_BLOCK` flag) moves back inline after
+    /// `FAST_STREAK` fast calls in a row.
+    pub(super) fn observe_offloaded(&self, elapsed: Duration, threshold: Duration) {
+        if self.may_block {
+            return;
+        }
+        if elapsed > threshold / 4 {
+            self.fast_streak.store(0, Ordering::Relaxed);
+        } else if self.fast_streak.fetch_add(1, Ordering::Relaxed) + 1 >= FAST_STREAK {
+            self.slow_streak.store(0, Ordering::Relaxed);
+            self.fast_streak.store(0, Ordering::Relaxed);
+            if self.offload.swap(false, Ordering::Relaxed) {
+                tracing::info!(
+                    plugin = self.name(),
+                    "{FAST_STREAK} fast calls in a row; calls run inline again"
+                );
+            }
         }
     }
 

@@ -19,6 +19,20 @@ pub async fn handle<B: RequestBody>(state: Arc<AppState>, request: Request<B>) -
     let (parts, body) = request.into_parts();
     match router::route(&parts.method, parts.uri.path())? {
         Route::Execute(plugin) => execute(&state, plugin, &parts, body).await,
+        // Boxed, so that the hot route's future (and the move of it into the
+        // stack's box) stays small; these routes are not on the hot path.
+        route => Box::pin(other(&state, route, &parts, body)).await,
+    }
+}
+
+async fn other<B: RequestBody>(
+    state: &AppState,
+    route: Route<'_>,
+    parts: &http::request::Parts,
+    body: B,
+) -> Result<Response<Body>, Error> {
+    match route {
+        Route::Execute(plugin) => execute(state, plugin, parts, body).await,
         Route::Health => respond::ok(&state.health()),
         Route::Info => respond::ok(&state.info()),
         Route::ListPlugins => respond::ok(&state.plugins()),
@@ -35,21 +49,21 @@ pub async fn handle<B: RequestBody>(state: Arc<AppState>, request: Request<B>) -
             state.auth.require(&parts.headers, Scope::Admin)?;
             respond::ok(&state.reload_plugins().await?)
         }
-        Route::ListPipelines => pipelines::http::list(&state, &parts).await,
-        Route::CreatePipeline => pipelines::http::create(&state, &parts, body).await,
-        Route::GetPipeline(id) => pipelines::http::get(&state, id).await,
-        Route::AddStep(id) => pipelines::http::add_step(&state, id, &parts, body).await,
-        Route::RemoveStep(id, index) => pipelines::http::remove_step(&state, id, index, &parts).await,
-        Route::Activate(id) => pipelines::http::change(&state, id, &parts, Change::Activate).await,
-        Route::Archive(id) => pipelines::http::change(&state, id, &parts, Change::Archive).await,
-        Route::ExecutePipeline(id) => pipelines::http::execute(&state, id, &parts, body).await,
-        Route::ListExecutions(id) => pipelines::http::executions(&state, id, &parts).await,
+        Route::ListPipelines => pipelines::http::list(state, parts).await,
+        Route::CreatePipeline => pipelines::http::create(state, parts, body).await,
+        Route::GetPipeline(id) => pipelines::http::get(state, id).await,
+        Route::AddStep(id) => pipelines::http::add_step(state, id, parts, body).await,
+        Route::RemoveStep(id, index) => pipelines::http::remove_step(state, id, index, parts).await,
+        Route::Activate(id) => pipelines::http::change(state, id, parts, Change::Activate).await,
+        Route::Archive(id) => pipelines::http::change(state, id, parts, Change::Archive).await,
+        Route::ExecutePipeline(id) => pipelines::http::execute(state, id, parts, body).await,
+        Route::ListExecutions(id) => pipelines::http::executions(state, id, parts).await,
         Route::Cluster => respond::ok(&state.cluster_view().await?),
-        Route::PublishEvent => events::http::publish(&state, &parts, body).await,
-        Route::DeadLetters => events::http::dead_letters(&state, &parts).await,
-        Route::ListSubscriptions => events::http::list(&state).await,
-        Route::Subscribe => events::http::subscribe(&state, &parts, body).await,
-        Route::Unsubscribe(id) => events::http::unsubscribe(&state, id, &parts).await,
+        Route::PublishEvent => events::http::publish(state, parts, body).await,
+        Route::DeadLetters => events::http::dead_letters(state, parts).await,
+        Route::ListSubscriptions => events::http::list(state).await,
+        Route::Subscribe => events::http::subscribe(state, parts, body).await,
+        Route::Unsubscribe(id) => events::http::unsubscribe(state, id, parts).await,
     }
 }
 

@@ -19,10 +19,12 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const X_NODE: HeaderName = HeaderName::from_static("x-flexcore-node");
 pub const X_DURATION_US: HeaderName = HeaderName::from_static("x-flexcore-duration-us");
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// Makes request ids: a per-process random prefix and a counter.
 #[derive(Debug)]
 struct IdMaker {
-    prefix: String,
+    prefix: [u8; 8],
     next: AtomicU64,
 }
 
@@ -30,15 +32,27 @@ impl IdMaker {
     fn new() -> Self {
         use std::hash::{BuildHasher, RandomState};
         let seed = RandomState::new().hash_one((std::process::id(), Instant::now()));
+        let mut prefix = [0u8; 8];
+        for (i, digit) in prefix.iter_mut().enumerate() {
+            *digit = HEX[((seed >> (4 * (7 - i))) & 0xf) as usize];
+        }
         Self {
-            prefix: format!("{:08x}", seed as u32),
+            prefix,
             next: AtomicU64::new(1),
         }
     }
 
     fn make(&self) -> HeaderValue {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::try_from(format!("{}-{n:x}", self.prefix)).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+        // `{prefix}-{n:x}` without a formatter: this runs on every request.
+        let mut id = [0u8; 8 + 1 + 16];
+        id[..8].copy_from_slice(&self.prefix);
+        id[8] = b'-';
+        let digits = (64 - n.leading_zeros()).div_ceil(4).max(1) as usize;
+        for i in 0..digits {
+            id[9 + i] = HEX[((n >> (4 * (digits - 1 - i))) & 0xf) as usize];
+        }
+        HeaderValue::from_bytes(&id[..9 + digits]).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
     }
 }
 
@@ -78,11 +92,10 @@ pub struct RequestIdService<S> {
 impl<S, B, RB> Service<Request<B>> for RequestIdService<S>
 where
     S: Service<Request<B>, Response = Response<RB>>,
-    S::Future: Send + 'static,
 {
     type Response = Response<RB>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<RB>, S::Error>> + Send>>;
+    type Future = Tagged<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -98,20 +111,62 @@ where
                 id
             }
         };
-        let node = self.layer.node.clone();
-        let response = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = response.await?;
+        Tagged {
+            inner: self.inner.call(request),
+            tags: Some((id, self.layer.node.clone(), started)),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner response future, tagging the response when it is ready
+    /// (a named future rather than a boxed one: no allocation per request).
+    pub struct Tagged<F> {
+        #[pin]
+        inner: F,
+        tags: Option<(HeaderValue, HeaderValue, Instant)>,
+    }
+}
+
+impl<F, RB, E> Future for Tagged<F>
+where
+    F: Future<Output = Result<Response<RB>, E>>,
+{
+    type Output = Result<Response<RB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some((id, node, started)) = this.tags.take() {
             let headers = response.headers_mut();
             headers.insert(X_REQUEST_ID, id);
             headers.insert(X_NODE, node);
             headers.insert(X_DURATION_US, HeaderValue::from(started.elapsed().as_micros() as u64));
-            Ok(response)
-        })
+        }
+        Poll::Ready(Ok(response))
     }
 }
 
 fn sane(id: &HeaderValue) -> bool {
     let bytes = id.as_bytes();
     !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(u8::is_ascii_graphic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_a_prefix_and_a_hex_counter() {
+        let ids = IdMaker::new();
+        let first = ids.make();
+        let first = first.to_str().unwrap();
+        assert_eq!(first.len(), 10);
+        assert!(first.ends_with("-1"), "{first}");
+        ids.next.store(0xabc_def, Ordering::Relaxed);
+        let later = ids.make();
+        assert_eq!(&later.to_str().unwrap()[8..], "-abcdef");
+        ids.next.store(u64::MAX, Ordering::Relaxed);
+        assert_eq!(&ids.make().to_str().unwrap()[8..], "-ffffffffffffffff");
+    }
 }

@@ -16,6 +16,8 @@ use crate::events::DomainEvent;
 pub const MAX_STEPS: usize = 64;
 /// Longest name, in characters.
 pub const MAX_NAME_CHARS: usize = 128;
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 4096;
 
 /// A pipeline's lifecycle stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +56,16 @@ pub struct Step {
     pub config: Option<serde_json::Value>,
 }
 
+impl Step {
+    /// A step's settings may hold any JSON but NUL, which no store can keep.
+    fn check(&self) -> Result<(), RuleViolation> {
+        match &self.config {
+            Some(config) if config.to_string().contains("\\u0000") => Err(RuleViolation::InvalidStepConfig),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A rule a change would break.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleViolation {
@@ -65,6 +77,10 @@ pub enum RuleViolation {
     TooManySteps,
     #[error("there is no step {index}; the pipeline has {len}")]
     NoSuchStep { index: usize, len: usize },
+    #[error("a description is at most {MAX_DESCRIPTION_CHARS} characters, without NUL")]
+    InvalidDescription,
+    #[error("a step's config is JSON without NUL characters")]
+    InvalidStepConfig,
     #[error("an archived pipeline cannot be changed or executed")]
     Archived,
     #[error("the pipeline has no steps to execute")]
@@ -79,6 +95,8 @@ impl RuleViolation {
             Self::UnknownPlugin(_) => "unknown_plugin",
             Self::TooManySteps => "too_many_steps",
             Self::NoSuchStep { .. } => "no_such_step",
+            Self::InvalidDescription => "invalid_description",
+            Self::InvalidStepConfig => "invalid_step_config",
             Self::Archived => "pipeline_archived",
             Self::Empty => "pipeline_empty",
         }
@@ -109,6 +127,10 @@ impl Pipeline {
         is_loaded: impl Fn(&str) -> bool,
     ) -> Result<(Self, DomainEvent), RuleViolation> {
         check_name(name)?;
+        if description.chars().count() > MAX_DESCRIPTION_CHARS || description.contains('\0') {
+            return Err(RuleViolation::InvalidDescription);
+        }
+        steps.iter().try_for_each(Step::check)?;
         if steps.len() > MAX_STEPS {
             return Err(RuleViolation::TooManySteps);
         }
@@ -143,6 +165,7 @@ impl Pipeline {
         if self.steps.len() >= MAX_STEPS {
             return Err(RuleViolation::TooManySteps);
         }
+        step.check()?;
         if !is_loaded(&step.plugin) {
             return Err(RuleViolation::UnknownPlugin(step.plugin));
         }

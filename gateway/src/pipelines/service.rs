@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use http::HeaderValue;
 use uuid::Uuid;
 
@@ -17,6 +17,13 @@ use super::store::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, Pipeline
 use crate::Error;
 use crate::events::{DomainEvent, EventPublisher, Outcome};
 use crate::host::{Invocation, Output, PluginHost};
+
+/// The time now, to the microsecond: what PostgreSQL keeps, so that a
+/// pipeline reads back exactly as it was created, whichever store holds it.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
 
 /// How often a change without `If-Match` is retried after losing a race.
 const CHANGE_ATTEMPTS: u32 = 16;
@@ -94,9 +101,8 @@ impl Pipelines {
             description,
             steps,
         } = command;
-        let (pipeline, event) = Pipeline::create(&name, &description, steps, Utc::now(), |plugin| {
-            self.host.is_loaded(plugin)
-        })?;
+        let (pipeline, event) =
+            Pipeline::create(&name, &description, steps, now(), |plugin| self.host.is_loaded(plugin))?;
         self.store.insert(&pipeline).await?;
         self.events.publish(event);
         Ok(pipeline)
@@ -118,7 +124,7 @@ impl Pipelines {
                 });
             }
             let mut next = Arc::unwrap_or_clone(current);
-            let now = Utc::now();
+            let now = now();
             let event = match change.clone() {
                 Change::AddStep(step) => next.add_step(step, now, |plugin| self.host.is_loaded(plugin)),
                 Change::RemoveStep(index) => next.remove_step(index, now),
@@ -162,7 +168,7 @@ impl Pipelines {
     pub async fn execute(&self, command: ExecutePipeline) -> Result<Executed, Error> {
         let pipeline = self.load(command.pipeline_id).await?;
         pipeline.check_executable()?;
-        let started_at = Utc::now();
+        let started_at = now();
         let clock = Instant::now();
         let execution_id = Uuid::now_v7();
 
@@ -230,7 +236,7 @@ impl Pipelines {
                 error,
                 node_id: self.node_id.clone(),
                 started_at,
-                finished_at: Utc::now(),
+                finished_at: now(),
                 duration_us,
             })
             .await?;

@@ -149,7 +149,7 @@ async fn health_and_info_describe_the_node() {
     let info = gw.get_json("/info").await;
     assert_eq!(info["node_id"], gw.node_id.as_str());
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(info["abi_version"], "1.0");
+    assert_eq!(info["abi_version"], "1.1");
     assert!(info["role"].is_string());
     assert!(info["uptime_seconds"].as_u64().unwrap() < 60);
     assert_eq!(info["plugins_loaded"], 4);
@@ -176,7 +176,7 @@ async fn plugins_lists_every_plugin_and_counts_its_calls() {
     ] {
         let plugin = gw.plugin(name).await.unwrap();
         assert_eq!(plugin["version"], "1.0.0", "{name}");
-        assert_eq!(plugin["abi_version"], "1.0", "{name}");
+        assert_eq!(plugin["abi_version"], "1.1", "{name}");
         let path = gw.plugin_dir().join(file);
         assert_eq!(plugin["file"], path.to_str().unwrap(), "{name}");
         assert_eq!(plugin["stats"]["invocations"], 0, "{name}");

@@ -43,7 +43,7 @@ async fn bad_plugin_files_are_refused_with_their_reason() {
     for (file, cause) in [
         ("junk.so", "not a loadable shared object"),
         ("libnoentry.so", "flexcore_plugin_entry_v1"),
-        ("libabi2.so", "ABI 2.0"),
+        ("libabi2.so", "ABI 2."),
         ("librefuses.so", "refused host ABI"),
         ("libinitfails.so", "init failed"),
         ("libbadname.so", "invalid plugin name"),

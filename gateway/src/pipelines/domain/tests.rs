@@ -98,6 +98,34 @@ fn at_most_64_steps() {
 }
 
 #[test]
+fn descriptions_and_step_configs_hold_nothing_a_store_cannot_keep() {
+    let err = Pipeline::create("x", "a\0b", vec![], now(), loaded).unwrap_err();
+    assert_eq!(err, RuleViolation::InvalidDescription);
+    let long = "d".repeat(MAX_DESCRIPTION_CHARS + 1);
+    assert_eq!(
+        Pipeline::create("x", &long, vec![], now(), loaded).unwrap_err(),
+        RuleViolation::InvalidDescription
+    );
+    let nul = Step {
+        plugin: "echo".into(),
+        config: Some(serde_json::json!({"k": "a\u{0}b"})),
+    };
+    assert_eq!(
+        pipeline().add_step(nul.clone(), now(), loaded).unwrap_err(),
+        RuleViolation::InvalidStepConfig
+    );
+    assert_eq!(
+        Pipeline::create("x", "", vec![nul], now(), loaded).unwrap_err(),
+        RuleViolation::InvalidStepConfig
+    );
+    let fine = Step {
+        plugin: "echo".into(),
+        config: Some(serde_json::json!({"k": "line\nbreak"})),
+    };
+    assert!(pipeline().add_step(fine, now(), loaded).is_ok());
+}
+
+#[test]
 fn removing_a_missing_step_is_refused() {
     let mut p = pipeline();
     assert_eq!(

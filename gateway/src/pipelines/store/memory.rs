@@ -1,7 +1,7 @@
 //! The in-memory stores: the embedded default, for one node without a
 //! database. Executions are kept up to a bound per pipeline (the oldest go).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -70,7 +70,9 @@ impl PipelineStore for MemoryPipelines {
 
 #[derive(Default)]
 pub struct MemoryExecutions {
-    executions: RwLock<HashMap<Uuid, VecDeque<Execution>>>,
+    // Per pipeline, by id (UUIDv7: start order), as PostgreSQL orders them,
+    // whatever order the runs finished in.
+    executions: RwLock<HashMap<Uuid, BTreeMap<Uuid, Execution>>>,
 }
 
 #[async_trait]
@@ -78,10 +80,10 @@ impl ExecutionStore for MemoryExecutions {
     async fn insert(&self, execution: Execution) -> Result<(), StoreError> {
         let mut executions = self.executions.write().unwrap_or_else(|e| e.into_inner());
         let runs = executions.entry(execution.pipeline_id).or_default();
-        if runs.len() == EXECUTIONS_KEPT {
-            runs.pop_front();
+        runs.insert(execution.id, execution);
+        if runs.len() > EXECUTIONS_KEPT {
+            runs.pop_first();
         }
-        runs.push_back(execution);
         Ok(())
     }
 
@@ -93,12 +95,14 @@ impl ExecutionStore for MemoryExecutions {
                 next_cursor: None,
             });
         };
+        let before = query
+            .cursor
+            .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
         let mut items: Vec<Execution> = runs
-            .iter()
+            .range((std::ops::Bound::Unbounded, before))
             .rev()
-            .filter(|e| query.cursor.is_none_or(|c| e.id < c))
             .take(query.limit + 1)
-            .cloned()
+            .map(|(_, e)| e.clone())
             .collect();
         Ok(page(&mut items, query.limit, |e| e.id))
     }
