@@ -15,6 +15,12 @@
 //!   operator runs it (for signals, logs and configuration errors);
 //! - [`http`]: what every test checks about responses: the JSON error shape,
 //!   and raw requests for what an HTTP client library would normalise away.
+//! - [`database`]: [`TestDatabase`], a fresh PostgreSQL database per test on
+//!   the shared server, dropped at the end;
+//! - [`pg_cluster`]: [`PrivateCluster`], a PostgreSQL server of one test's own
+//!   in a temporary folder, to stop and start (a real outage);
+//! - [`recorder`]: a C plugin that records the id of every event it is
+//!   given in a file, and reading those files (cluster tests, events bench).
 //!
 //! The artifacts come from `cargo build --workspace`; the harness never runs
 //! cargo, and fails with a message saying so when they are missing.
@@ -22,11 +28,16 @@
 
 pub mod artifacts;
 pub mod c_plugins;
+pub mod database;
 pub mod gateway;
 pub mod http;
+pub mod pg_cluster;
 pub mod process;
 
 pub use artifacts::{compile_c, plugin_dir, replace_file};
+pub use database::TestDatabase;
 pub use gateway::TestGateway;
 pub use http::{assert_error, raw_request};
+pub use pg_cluster::PrivateCluster;
 pub use process::GatewayProcess;
+pub mod recorder;

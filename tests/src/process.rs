@@ -91,6 +91,13 @@ impl GatewayProcess {
         assert_eq!(rc, 0, "kill(SIGTERM) failed");
     }
 
+    /// Sends SIGKILL (`kill -9`): the process ends at once, with no chance to
+    /// clean up or flush anything; returns once it has exited (at most 5 s).
+    pub async fn kill(&mut self) -> ExitStatus {
+        self.child.start_kill().expect("SIGKILL can be sent to the gateway");
+        self.wait_exit(Duration::from_secs(5)).await
+    }
+
     /// Waits for the process to exit, at most `within`.
     pub async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
         tokio::time::timeout(within, self.child.wait())

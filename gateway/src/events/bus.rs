@@ -12,6 +12,12 @@ use super::subscriptions::SubscriptionIndex;
 /// operation that produced the event.
 pub trait EventPublisher: Send + Sync {
     fn publish(&self, event: DomainEvent);
+
+    /// Whether events of this type have an audience; a producer may skip
+    /// building events that do not.
+    fn wants(&self, _wire_type: &str) -> bool {
+        true
+    }
 }
 
 /// Passes on only the events some subscription wants, so that a domain
@@ -32,6 +38,10 @@ impl EventPublisher for WantedOnly {
         if self.index.wants(event.wire_type()) {
             self.inner.publish(event);
         }
+    }
+
+    fn wants(&self, wire_type: &str) -> bool {
+        self.index.wants(wire_type)
     }
 }
 

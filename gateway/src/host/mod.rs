@@ -26,7 +26,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
 
-pub use invoke::Invocation;
+pub use invoke::{Invocation, Timing};
 pub use library::Refusal;
 pub use output::{Input, Output};
 pub use plugin::{CallGuard, Plugin};

@@ -4,7 +4,7 @@
 //! publishes the resulting domain events.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -24,6 +24,10 @@ pub fn now() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
+
+/// The type of the per-step domain event, built only when someone listens.
+const PLUGIN_EXECUTED: &str = "flexcore.plugin_executed";
+const PIPELINE_EXECUTED: &str = "flexcore.pipeline_executed";
 
 /// How often a change without `If-Match` is retried after losing a race.
 const CHANGE_ATTEMPTS: u32 = 16;
@@ -169,7 +173,6 @@ impl Pipelines {
         let pipeline = self.load(command.pipeline_id).await?;
         pipeline.check_executable()?;
         let started_at = now();
-        let clock = Instant::now();
         let execution_id = Uuid::now_v7();
 
         let mut runs = Vec::with_capacity(pipeline.steps.len());
@@ -180,20 +183,27 @@ impl Pipelines {
             config: None,
         };
         let mut outcome = Ok(None);
+        // One clock read per step: each step starts when the previous ended,
+        // and the whole run shares one deadline.
+        let mut timing = self.host.timing();
+        let clock = timing.started;
+        let step_events = self.events.wants(PLUGIN_EXECUTED);
         for (index, step) in pipeline.steps.iter().enumerate() {
-            let step_clock = Instant::now();
             input.config = step.config.as_ref().map(|config| Bytes::from(config.to_string()));
-            let result = self.host.invoke(&step.plugin, input.clone()).await;
-            let duration_us = step_clock.elapsed().as_micros() as u64;
+            let (result, ended) = self.host.invoke_timed(&step.plugin, input.clone(), timing).await;
+            let duration_us = (ended - timing.started).as_micros() as u64;
+            timing.started = ended;
             let error = result.as_ref().err().map(ToString::to_string);
-            self.events.publish(DomainEvent::PluginExecuted {
-                plugin: step.plugin.clone(),
-                pipeline_id: pipeline.id,
-                execution_id,
-                step: index,
-                ok: error.is_none(),
-                duration_us,
-            });
+            if step_events {
+                self.events.publish(DomainEvent::PluginExecuted {
+                    plugin: step.plugin.clone(),
+                    pipeline_id: pipeline.id,
+                    execution_id,
+                    step: index,
+                    ok: error.is_none(),
+                    duration_us,
+                });
+            }
             runs.push(StepRun {
                 index,
                 plugin: step.plugin.clone(),
@@ -213,7 +223,7 @@ impl Pipelines {
             }
         }
 
-        let duration_us = clock.elapsed().as_micros() as u64;
+        let duration_us = (timing.started - clock).as_micros() as u64;
         let (status, failed_step, error) = match &outcome {
             Ok(_) => (ExecutionStatus::Succeeded, None, None),
             Err((index, error)) => (ExecutionStatus::Failed, Some(*index), Some(error.to_string())),
@@ -240,12 +250,14 @@ impl Pipelines {
                 duration_us,
             })
             .await?;
-        self.events.publish(DomainEvent::PipelineExecuted {
-            pipeline_id: pipeline.id,
-            execution_id,
-            outcome: event_outcome,
-            duration_us,
-        });
+        if self.events.wants(PIPELINE_EXECUTED) {
+            self.events.publish(DomainEvent::PipelineExecuted {
+                pipeline_id: pipeline.id,
+                execution_id,
+                outcome: event_outcome,
+                duration_us,
+            });
+        }
 
         match outcome {
             Ok(Some(output)) => Ok(Executed { execution_id, output }),

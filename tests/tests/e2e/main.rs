@@ -4,7 +4,10 @@
 //! per feature; the harness is the `flexcore_tests` library.
 //!
 //! Needs `cargo build --workspace` first (for the plugin `.so` files and the
-//! binary), `make` and a C compiler.
+//! binary), `make` and a C compiler. The `pipelines` tests also need
+//! PostgreSQL at 127.0.0.1:5432 with trust authentication (each test makes a
+//! database of its own; `FLEXCORE_TEST_POSTGRES_URL` overrides the server)
+//! and the server's binaries (`initdb`, `pg_ctl`) for a private cluster.
 #![allow(clippy::unwrap_used)]
 
 mod abi_versions;
@@ -18,5 +21,6 @@ mod invoke;
 mod loading;
 mod metrics;
 mod panics;
+mod pipelines;
 mod reload;
 mod shutdown;

@@ -1,0 +1,455 @@
+//! A cluster of real `flexcore-gateway` processes for one test: its own
+//! database, its own Redis key prefix, one plugin folder (the built plugins
+//! plus two recorders: `recorder`, and `broken`, which records and fails),
+//! one config file per node; and what tests ask of it.
+//!
+//! Nodes are the built binary, not the library in-process, because the tests
+//! kill them with SIGKILL. Every wait is bounded by a deadline.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use flexcore_infra::redis::redis;
+use flexcore_tests::TestDatabase;
+use flexcore_tests::artifacts::gateway_binary;
+use flexcore_tests::recorder::{self, Delivery};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+/// The machine's shared Redis, or `FLEXCORE_TEST_REDIS_URL`.
+pub fn shared_redis_url() -> String {
+    std::env::var("FLEXCORE_TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
+}
+
+/// Event delivery settings of the nodes.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub redis_url: String,
+    pub max_attempts: u32,
+    pub retry_backoff: &'static str,
+    pub reclaim_idle: &'static str,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            redis_url: shared_redis_url(),
+            max_attempts: 5,
+            retry_backoff: "50ms",
+            reclaim_idle: "2s",
+        }
+    }
+}
+
+/// The heartbeat TTL the nodes run with (the gateway's default).
+pub const MEMBER_TTL: Duration = Duration::from_secs(3);
+
+/// A running cluster. Dropping it kills the nodes, deletes its Redis keys and
+/// drops its database.
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub client: reqwest::Client,
+    pub prefix: String,
+    pub redis_url: String,
+    pub db: TestDatabase,
+    /// Config files, recorder files, node logs.
+    dir: TempDir,
+    plugins: TempDir,
+}
+
+/// One gateway process.
+pub struct Node {
+    pub id: String,
+    pub addr: SocketAddr,
+    child: Child,
+    log: PathBuf,
+    killed: bool,
+}
+
+impl Cluster {
+    /// Starts `size` nodes (`node-1`, ...) and waits until each answers `/health`.
+    pub async fn start(size: usize, settings: Settings) -> Self {
+        let db = TestDatabase::create().await;
+        let dir = tempfile::tempdir().unwrap();
+        let plugins = flexcore_tests::plugin_dir();
+        recorder::compile(plugins.path(), "recorder");
+        recorder::compile(plugins.path(), "broken");
+        let prefix = format!("flexcore-test-{}", uuid::Uuid::new_v4().simple());
+        let mut cluster = Self {
+            nodes: Vec::with_capacity(size),
+            client: flexcore_tests::gateway::client(),
+            prefix,
+            redis_url: settings.redis_url.clone(),
+            db,
+            dir,
+            plugins,
+        };
+        for index in 1..=size {
+            let id = format!("node-{index}");
+            let config = cluster.write_config(&id, &settings);
+            let node = Node::spawn(&id, &config, cluster.plugins.path(), cluster.dir.path()).await;
+            cluster.nodes.push(node);
+        }
+        cluster
+    }
+
+    fn write_config(&self, id: &str, settings: &Settings) -> PathBuf {
+        let text = format!(
+            "node_id = {id}\n\
+             database_url = {db}\n\
+             database_pool_size = 4\n\
+             redis_url = {redis}\n\
+             redis_prefix = {prefix}\n\
+             [log]\nlevel = \"info\"\n\
+             [cluster]\nheartbeat_interval = \"1s\"\nmember_ttl = \"3s\"\nleader_check_interval = \"1s\"\n\
+             [events]\nmax_attempts = {attempts}\nretry_backoff = \"{backoff}\"\nreclaim_idle = \"{idle}\"\n\
+             [plugins.recorder]\nfile = {recorder}\nnode = {id}\n\
+             [plugins.broken]\nfile = {broken}\nnode = {id}\nfail = \"1\"\n",
+            id = toml_string(id),
+            db = toml_string(self.db.url()),
+            redis = toml_string(&settings.redis_url),
+            prefix = toml_string(&self.prefix),
+            attempts = settings.max_attempts,
+            backoff = settings.retry_backoff,
+            idle = settings.reclaim_idle,
+            recorder = toml_string(&self.recorder_file().to_string_lossy()),
+            broken = toml_string(&self.broken_file().to_string_lossy()),
+        );
+        let path = self.dir.path().join(format!("{id}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The file the `recorder` plugin of every node appends to.
+    pub fn recorder_file(&self) -> PathBuf {
+        self.dir.path().join("recorder.log")
+    }
+
+    /// The file the `broken` plugin of every node appends to.
+    pub fn broken_file(&self) -> PathBuf {
+        self.dir.path().join("broken.log")
+    }
+
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        recorder::read(&self.recorder_file())
+    }
+
+    /// The nodes not killed.
+    pub fn live(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| !n.killed)
+    }
+
+    pub fn node(&self, id: &str) -> &Node {
+        self.nodes.iter().find(|n| n.id == id).unwrap()
+    }
+
+    /// Kills `id` with SIGKILL; returns once it has exited.
+    pub async fn kill(&mut self, id: &str) {
+        let node = self.nodes.iter_mut().find(|n| n.id == id).unwrap();
+        node.kill().await;
+    }
+
+    /// `GET path` on `node`: the JSON body of a 200, `None` otherwise.
+    pub async fn get_json(&self, node: &Node, path: &str) -> Option<Value> {
+        let response = self.client.get(node.url(path)).send().await.ok()?;
+        if response.status() != 200 {
+            return None;
+        }
+        response.json().await.ok()
+    }
+
+    /// When every live node's `GET /cluster` lists exactly the live nodes and
+    /// names the same leader, one of them: that leader.
+    pub async fn agreed_leader(&self) -> Option<String> {
+        let mut expected: Vec<&str> = self.live().map(|n| n.id.as_str()).collect();
+        expected.sort_unstable();
+        let mut leader = None;
+        for node in self.live() {
+            let view = self.get_json(node, "/cluster").await?;
+            let ids = node_ids(&view);
+            let seen = view["leader"].as_str()?.to_owned();
+            if ids != expected || !expected.contains(&seen.as_str()) || leader.as_ref().is_some_and(|l| *l != seen) {
+                return None;
+            }
+            leader = Some(seen);
+        }
+        leader
+    }
+
+    /// Waits until the live nodes agree on the members and the leader.
+    pub async fn wait_agreed(&self, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(leader) = self.agreed_leader().await {
+                return leader;
+            }
+            if Instant::now() > deadline {
+                let mut views = String::new();
+                for node in self.live() {
+                    views += &format!("\n{}: {:?}", node.id, self.get_json(node, "/cluster").await);
+                }
+                panic!("the nodes did not agree within {within:?}; their views:{views}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The live nodes whose `GET /info` says they lead.
+    pub async fn self_declared_leaders(&self) -> Vec<String> {
+        let mut leaders = Vec::new();
+        for node in self.live() {
+            if let Some(info) = self.get_json(node, "/info").await
+                && info["role"] == "leader"
+            {
+                leaders.push(node.id.clone());
+            }
+        }
+        leaders
+    }
+
+    /// Subscribes `plugin` to `event_type` (through the first live node), then
+    /// waits until every node's subscription index (refreshed every second)
+    /// has surely picked it up.
+    pub async fn subscribe(&self, event_type: &str, plugin: &str) {
+        let node = self.live().next().unwrap();
+        let response = self
+            .client
+            .post(node.url("/subscriptions"))
+            .json(&json!({"event_type": event_type, "target": {"plugin": plugin}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            201,
+            "POST /subscriptions: {}",
+            response.text().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+
+    /// Entries of the event stream not yet acknowledged (`XPENDING`).
+    pub async fn pending(&self) -> u64 {
+        let pool = flexcore_infra::redis::pool(&self.redis_url, 1).unwrap();
+        let mut conn = pool.get().await.unwrap();
+        let summary: Vec<redis::Value> = redis::cmd("XPENDING")
+            .arg(format!("{}:events", self.prefix))
+            .arg("gateways")
+            .query_async(&mut *conn)
+            .await
+            .unwrap();
+        match summary.first() {
+            Some(redis::Value::Int(n)) => u64::try_from(*n).unwrap(),
+            other => panic!("unexpected XPENDING reply {other:?}"),
+        }
+    }
+
+    /// The log of every node, for failure messages.
+    pub fn logs(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("\n--- {} ---\n{}", n.id, n.log()))
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            let _ = node.child.start_kill();
+        }
+        // The keys of this test only; a thread of its own, as the test's
+        // runtime must not be blocked.
+        let url = self.redis_url.clone();
+        let pattern = format!("{}:*", self.prefix);
+        let _ = std::thread::spawn(move || delete_keys(&url, &pattern)).join();
+    }
+}
+
+/// Deletes the keys matching `pattern`, best-effort.
+fn delete_keys(url: &str, pattern: &str) -> Option<()> {
+    // Let the killed nodes' last writes land before deleting.
+    std::thread::sleep(Duration::from_millis(100));
+    let client = redis::Client::open(url).ok()?;
+    let mut conn = client.get_connection_with_timeout(Duration::from_secs(2)).ok()?;
+    let mut cursor = 0u64;
+    for _ in 0..10_000 {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query(&mut conn)
+            .ok()?;
+        if !keys.is_empty() {
+            redis::cmd("DEL").arg(&keys).query::<u64>(&mut conn).ok()?;
+        }
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    Some(())
+}
+
+impl Node {
+    /// Starts the binary with `config` on a free port; returns once `/health` answers.
+    async fn spawn(id: &str, config: &Path, plugins: &Path, dir: &Path) -> Self {
+        let log = dir.join(format!("{id}.log"));
+        // A free port is found by binding and releasing it, so another
+        // process may take it first: then try another.
+        for _attempt in 0..3 {
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let mut command = Command::new(gateway_binary());
+            for (name, _) in std::env::vars_os() {
+                if name.to_string_lossy().starts_with("FLEXCORE_") {
+                    command.env_remove(&name);
+                }
+            }
+            command
+                .env_remove("RUST_LOG")
+                .arg("--config")
+                .arg(config)
+                .arg("--listen")
+                .arg(addr.to_string())
+                .arg("--plugin-dir")
+                .arg(plugins)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .kill_on_drop(true);
+            let mut node = Self {
+                id: id.to_owned(),
+                addr,
+                child: command.spawn().expect("the gateway binary starts"),
+                log: log.clone(),
+                killed: false,
+            };
+            if node.wait_healthy(Duration::from_secs(20)).await {
+                return node;
+            }
+            assert!(
+                node.log().contains("cannot listen"),
+                "{id} exited before serving; its log:\n{}",
+                node.log()
+            );
+        }
+        panic!("{id} found no free port in 3 tries")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL (`kill -9`), and wait until the process is gone (at most 5 s).
+    pub async fn kill(&mut self) {
+        self.child.start_kill().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .expect("a killed node exits within 5 s")
+            .unwrap();
+        self.killed = true;
+    }
+
+    /// Sends SIGTERM (a clean stop) and waits for the exit (at most 15 s).
+    pub async fn terminate(&mut self) {
+        let pid = libc::pid_t::try_from(self.child.id().unwrap()).unwrap();
+        // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own
+        // child, not yet waited for, so it cannot have been reused.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("a terminated node exits within 15 s")
+            .unwrap();
+        self.killed = true;
+    }
+
+    /// Polls `/health` until it answers 200 (true) or the process exits (false).
+    async fn wait_healthy(&mut self, within: Duration) -> bool {
+        let client = flexcore_tests::gateway::client();
+        let deadline = Instant::now() + within;
+        loop {
+            if self.child.try_wait().unwrap().is_some() {
+                return false;
+            }
+            let health = client.get(self.url("/health")).send().await;
+            if health.is_ok_and(|r| r.status() == 200) {
+                return true;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not answer /health within {within:?}; its log:\n{}",
+                self.id,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// The sorted node ids of a `GET /cluster` answer.
+pub fn node_ids(view: &Value) -> Vec<&str> {
+    let mut ids: Vec<&str> = view["nodes"]
+        .as_array()
+        .map(|nodes| nodes.iter().filter_map(|n| n["node_id"].as_str()).collect())
+        .unwrap_or_default();
+    ids.sort_unstable();
+    ids
+}
+
+/// `POST /events` on `node`: the id of a 202, or why not.
+pub async fn publish(
+    client: &reqwest::Client,
+    node: SocketAddr,
+    event_type: &str,
+    data: Value,
+) -> Result<String, String> {
+    let response = client
+        .post(format!("http://{node}/events"))
+        .json(&json!({"type": event_type, "source": "cluster-test", "data": data}))
+        .send()
+        .await
+        .map_err(|e| format!("{node}: {e}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.map_err(|e| format!("{node}: {e}"))?;
+    if status != 202 {
+        return Err(format!("{node}: {status} {body}"));
+    }
+    body["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{node}: no id in {body}"))
+}
+
+/// A port nobody listened on a moment ago.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A TOML basic string.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Where `program` is installed: on the PATH, or in the sbin folders a
+/// non-root PATH often lacks.
+pub fn installed(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
