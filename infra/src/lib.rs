@@ -6,6 +6,7 @@
 //! - [`postgres`]: pools, dedicated connections, advisory lock keys, migrations;
 //! - [`redis`]: a pool for commands, dedicated connections for blocking reads;
 //! - [`telemetry`]: the tracing subscriber every binary installs.
+//! - [`windmill`]: the Windmill REST client (start, follow, cancel jobs; create workflows).
 //! - [`host_name`]: this machine's name, for default node and replica ids.
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod postgres;
 pub mod redis;
 mod secret;
 pub mod telemetry;
+pub mod windmill;
 
 pub use config::{ConfigError, ConfigLoader};
 pub use secret::Secret;

@@ -41,3 +41,4 @@ pub use http::{assert_error, raw_request};
 pub use pg_cluster::PrivateCluster;
 pub use process::GatewayProcess;
 pub mod recorder;
+pub mod windmill_standin;
