@@ -27,23 +27,6 @@ async fn serve(config: FlexCoreConfig) -> anyhow::Result<()> {
     let gateway = Gateway::build(config, listener).await?;
     let addr = gateway.local_addr()?;
     tracing::info!(%addr, "listening; try: curl -s -X POST http://{addr}/plugins/echo/execute -d 'hello'");
-    gateway.run(shutdown_signal()).await?;
+    gateway.run(flexcore_infra::signals::terminated()).await?;
     Ok(())
-}
-
-/// Resolves on the first SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!("cannot listen for SIGTERM: {e}");
-            let _ = ctrl_c.await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("SIGINT received"),
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-    }
 }

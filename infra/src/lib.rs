@@ -5,6 +5,7 @@
 //!   errors that name the offending key; [`Secret`] for values never printed.
 //! - [`postgres`]: pools, dedicated connections, advisory lock keys, migrations;
 //! - [`redis`]: a pool for commands, dedicated connections for blocking reads;
+//! - [`signals`]: waiting for SIGTERM or SIGINT;
 //! - [`telemetry`]: the tracing subscriber every binary installs.
 //! - [`windmill`]: the Windmill REST client (start, follow, cancel jobs; create workflows).
 //! - [`host_name`]: this machine's name, for default node and replica ids.
@@ -14,6 +15,7 @@ pub mod config;
 pub mod postgres;
 pub mod redis;
 mod secret;
+pub mod signals;
 pub mod telemetry;
 pub mod windmill;
 

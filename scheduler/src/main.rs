@@ -22,23 +22,6 @@ async fn main() -> anyhow::Result<()> {
     let scheduler = Scheduler::build(config, listener).await?;
     let addr = scheduler.local_addr()?;
     tracing::info!(%addr, "admin port: curl -s http://{addr}/health");
-    scheduler.run(shutdown_signal()).await?;
+    scheduler.run(flexcore_infra::signals::terminated()).await?;
     Ok(())
-}
-
-/// Resolves on the first SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!("cannot listen for SIGTERM: {e}");
-            let _ = ctrl_c.await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("SIGINT received"),
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-    }
 }
