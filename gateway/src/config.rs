@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use flexcore_infra::config::EnvKind;
-use flexcore_infra::telemetry::LogFormat;
+pub use flexcore_infra::telemetry::LogConfig;
 use flexcore_infra::{ConfigError, ConfigLoader, Secret};
 use serde::Deserialize;
 
@@ -117,23 +117,6 @@ pub struct AuthConfig {
     pub invoke_tokens: Vec<Secret>,
     /// Tokens that may invoke plugins and administer (reload).
     pub admin_tokens: Vec<Secret>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
-    /// A tracing filter such as `info` or `flexcore_gateway=debug,info`.
-    pub level: String,
-    pub format: LogFormat,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        Self {
-            level: "info".into(),
-            format: LogFormat::Text,
-        }
-    }
 }
 
 impl Default for FlexCoreConfig {

@@ -14,6 +14,24 @@ pub enum LogFormat {
     Json,
 }
 
+/// The `[log]` table every binary's configuration has.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter such as `info` or `flexcore_gateway=debug,info`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
 /// Installs the global subscriber: `RUST_LOG` when set, else `level`
 /// (e.g. `"info"` or `"flexcore_gateway=debug,info"`). Calling it twice is harmless.
 pub fn init(level: &str, format: LogFormat) {

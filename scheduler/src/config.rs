@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use flexcore_infra::config::EnvKind;
-use flexcore_infra::telemetry::LogFormat;
+pub use flexcore_infra::telemetry::LogConfig;
 use flexcore_infra::windmill::WindmillSettings;
 use flexcore_infra::{ConfigError, ConfigLoader, Secret};
 use serde::Deserialize;
@@ -100,13 +100,6 @@ pub struct GatewayConfig {
     pub node_ttl: Duration,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
-    pub level: String,
-    pub format: LogFormat,
-}
-
 fn default_workspace() -> String {
     "flexcore".into()
 }
@@ -117,15 +110,6 @@ fn default_request_timeout() -> Duration {
 
 fn default_true() -> bool {
     true
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        Self {
-            level: "info".into(),
-            format: LogFormat::Text,
-        }
-    }
 }
 
 impl Default for GatewayConfig {
