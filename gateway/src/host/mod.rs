@@ -4,6 +4,7 @@
 //! - [`library`]: opening one file and its ABI handshake (refusals named);
 //! - [`plugin`]: one loaded plugin's life (calls in flight, panic restart,
 //!   retirement);
+//! - [`call`]: the mechanics of one call (request, invoke, free_response);
 //! - [`output`]: reading a response across the boundary;
 //! - [`host_table`]: the services a plugin may call back into;
 //! - [`invoke`]: where a call runs (inline, or the blocking pool) and its deadline;
@@ -11,6 +12,7 @@
 //!
 //! This module and its children are the only gateway code with `unsafe`.
 
+mod call;
 mod host_table;
 mod invoke;
 mod library;
@@ -26,10 +28,11 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
 
+pub use call::CallGuard;
 pub use invoke::{Invocation, Timing};
 pub use library::Refusal;
 pub use output::{Input, Output};
-pub use plugin::{CallGuard, Plugin};
+pub use plugin::Plugin;
 pub use reload::ReloadReport;
 
 use crate::Error;
@@ -105,7 +108,7 @@ impl PluginHost {
                 .plugins
                 .get(name)
                 .ok_or_else(|| Error::PluginNotFound(name.to_owned()))?;
-            match plugin.enter() {
+            match CallGuard::enter(plugin) {
                 Ok(guard) => return Ok(guard.into_owned()),
                 Err(plugin::Closed::Retired) => continue,
                 Err(plugin::Closed::Unavailable) => return Err(restarting(name)),
@@ -163,7 +166,7 @@ impl PluginHost {
             .plugins
             .get(name)
             .ok_or_else(|| Error::PluginNotFound(name.to_owned()))?;
-        match plugin.enter() {
+        match CallGuard::enter(plugin) {
             Ok(guard) => Ok(f(guard)),
             Err(plugin::Closed::Retired) => Ok(f(self.acquire(name)?)),
             Err(plugin::Closed::Unavailable) => Err(restarting(name)),

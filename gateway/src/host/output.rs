@@ -1,15 +1,12 @@
 //! A call's input and output as the host sees them, and the reading of a
-//! plugin's response into `Bytes`: copied when small, adopted without a copy
-//! when large (the buffer then frees it through the plugin when dropped).
-
-use std::ffi::c_void;
+//! plugin's raw response (status, body, content type, error message) into
+//! them. Depends on nothing else in the host: [`super::call`] decides when a
+//! response is copied and when it is adopted without a copy.
 
 use bytes::Bytes;
 use flexcore_abi::Status;
 use flexcore_abi::ffi::FlexcoreResponse;
 use http::HeaderValue;
-
-use super::plugin::InFlight;
 
 /// Outputs at least this large are handed to hyper without a copy.
 pub(super) const ZERO_COPY_MIN: usize = 64 * 1024;
@@ -48,7 +45,7 @@ pub(super) unsafe fn read_copied(status: i32, raw: &FlexcoreResponse) -> Result<
     // SAFETY: forwarded from the caller.
     let body = unsafe { read_borrowed(status, raw) }?;
     // SAFETY: as above.
-    let content_type = content_type_value(unsafe { bytes(raw.content_type.cast(), raw.content_type_len) });
+    let content_type = unsafe { content_type_of(raw) };
     Ok(Output {
         body: Bytes::copy_from_slice(body),
         content_type,
@@ -93,44 +90,13 @@ pub(super) fn taken(slot: &FlexcoreResponse) -> bool {
     slot.struct_size == 0
 }
 
-/// A plugin's response buffer, owned by a `Bytes` until hyper has sent it.
-pub(super) struct PluginBuffer {
-    raw: FlexcoreResponse,
-    instance: *mut c_void,
-    call: InFlight,
-}
-
-// SAFETY: the buffer is only read (never written) until it is released, and
-// release happens once, from Drop, on whichever thread drops it; plugins may
-// free their responses from any thread.
-unsafe impl Send for PluginBuffer {}
-// SAFETY: shared access only reads the immutable buffer.
-unsafe impl Sync for PluginBuffer {}
-
-impl PluginBuffer {
-    /// # Safety
-    /// `raw` must be a successful response from `instance` not yet released.
-    pub(super) unsafe fn adopt(raw: FlexcoreResponse, instance: *mut c_void, call: InFlight) -> Output {
-        // SAFETY: valid until released, by the caller's promise.
-        let content_type = content_type_value(unsafe { bytes(raw.content_type.cast(), raw.content_type_len) });
-        Output {
-            body: Bytes::from_owner(Self { raw, instance, call }),
-            content_type,
-        }
-    }
-}
-
-impl AsRef<[u8]> for PluginBuffer {
-    fn as_ref(&self) -> &[u8] {
-        // SAFETY: the plugin keeps the buffer valid until free_response (Drop).
-        unsafe { bytes(self.raw.body, self.raw.body_len) }
-    }
-}
-
-impl Drop for PluginBuffer {
-    fn drop(&mut self) {
-        self.call.free_response(self.instance, &mut self.raw);
-    }
+/// The response's content type as a header value.
+///
+/// # Safety
+/// `raw.content_type` must be valid for `raw.content_type_len` bytes.
+pub(super) unsafe fn content_type_of(raw: &FlexcoreResponse) -> HeaderValue {
+    // SAFETY: by the caller's promise.
+    content_type_value(unsafe { bytes(raw.content_type.cast(), raw.content_type_len) })
 }
 
 /// The response's content type as a header value; empty or invalid ones
@@ -153,7 +119,7 @@ fn content_type_value(raw: &[u8]) -> HeaderValue {
 
 /// # Safety
 /// `ptr` must be valid for `len` bytes, or `len` must be 0.
-unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+pub(super) unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     if ptr.is_null() || len == 0 {
         &[]
     } else {

@@ -3,22 +3,20 @@
 //! States: `Active` (serving) → `Restarting` after a panic (the instance is
 //! drained, shut down and initialised again) → `Active`; or → `Retired` when a
 //! reload replaces it or the gateway stops (drained, then shut down once).
-//! Calls enter through [`Plugin::enter`], which counts them in flight; the
-//! counter and the state form a handshake so that no call can start after a
-//! drain has seen zero.
+//! Calls enter through [`Plugin::begin_call`], which counts them in flight;
+//! the counter and the state form a handshake so that no call can start after
+//! a drain has seen zero. The mechanics of one call live in [`super::call`].
 
-use std::borrow::Cow;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use flexcore_abi::Status;
-use flexcore_abi::ffi::{self, FlexcoreRequest, FlexcoreResponse};
+use flexcore_abi::ffi;
 
 use super::host_table::HostTable;
 use super::library::{Descriptor, Opened, Refusal};
-use super::output::{self, CallError, Input, Output};
 use crate::metrics::PluginMetrics;
 
 /// Slow inline calls in a row that move a plugin to the blocking pool.
@@ -65,13 +63,6 @@ pub(super) enum Closed {
     Retired,
     /// Restarting after a panic, or failed to restart.
     Unavailable,
-}
-
-/// A call in flight; dropping it ends the call. It borrows the plugin's
-/// reference from the registry on the fast path, and owns one when the call
-/// moves to another thread.
-pub struct CallGuard<'a> {
-    plugin: Cow<'a, Arc<Plugin>>,
 }
 
 impl Plugin {
@@ -175,15 +166,14 @@ impl Plugin {
         }
     }
 
-    /// Starts a call, unless the plugin is retiring or restarting.
-    pub(super) fn enter(self: &Arc<Self>) -> Result<CallGuard<'_>, Closed> {
+    /// Counts a call in flight, unless the plugin is retiring or restarting.
+    /// Every `Ok` must be paired with one [`end_call`](Self::end_call).
+    pub(super) fn begin_call(&self) -> Result<(), Closed> {
         // SeqCst pairs with `drain`: either this increment is seen by the
         // drainer, or the drainer's state change is seen here.
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         match self.state.load(Ordering::SeqCst) {
-            ACTIVE => Ok(CallGuard {
-                plugin: Cow::Borrowed(self),
-            }),
+            ACTIVE => Ok(()),
             state => {
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 Err(if state == RETIRED {
@@ -193,6 +183,31 @@ impl Plugin {
                 })
             }
         }
+    }
+
+    /// One more call in flight, made only while a call is already in flight
+    /// (so no drain can finish in between): a response that outlives its call.
+    pub(super) fn extend_call(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Ends a call counted by [`begin_call`](Self::begin_call) or
+    /// [`extend_call`](Self::extend_call).
+    pub(super) fn end_call(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The live instance; valid while a call is counted in flight.
+    pub(super) fn instance(&self) -> *mut c_void {
+        self.instance.load(Ordering::Acquire)
+    }
+
+    /// The lock a plugin that is not thread-safe is called under; `None` for
+    /// thread-safe plugins.
+    pub(super) fn serialise(&self) -> Option<MutexGuard<'_, ()>> {
+        self.serial
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Retires the plugin: no new calls; once the in-flight ones finish
@@ -276,7 +291,8 @@ impl Plugin {
         }
     }
 
-    fn poison(self: &Arc<Self>) {
+    /// After a panic: no new calls until a fresh instance is initialised.
+    pub(super) fn poison(self: &Arc<Self>) {
         if self
             .state
             .compare_exchange(ACTIVE, RESTARTING, Ordering::SeqCst, Ordering::SeqCst)
@@ -290,131 +306,6 @@ impl Plugin {
                 tracing::error!(plugin = self.name(), "cannot start the restart thread: {e}");
             }
         }
-    }
-}
-
-impl CallGuard<'_> {
-    pub fn plugin(&self) -> &Arc<Plugin> {
-        &self.plugin
-    }
-
-    /// The same call, holding its own reference to the plugin, so that it
-    /// can move to another thread.
-    pub fn into_owned(self) -> CallGuard<'static> {
-        let this = std::mem::ManuallyDrop::new(self);
-        // The in-flight count moves to the new guard with the reference.
-        CallGuard {
-            plugin: Cow::Owned(Arc::clone(&this.plugin)),
-        }
-    }
-
-    /// Runs the call on this thread and copies (or, when large, adopts) its output.
-    pub(super) fn call(&self, input: &Input<'_>) -> Result<Output, CallError> {
-        let result = self.with_response(input, |status, response, instance, may_adopt| {
-            if may_adopt && status == ffi::FLEXCORE_STATUS_OK && response.body_len >= output::ZERO_COPY_MIN {
-                let response = output::take(response);
-                // SAFETY: a successful response the plugin owns until
-                // free_response, which the buffer calls when dropped, before it
-                // ends the call it counts as in flight.
-                let output = unsafe { output::PluginBuffer::adopt(response, instance, InFlight::new(&self.plugin)) };
-                return Ok(output);
-            }
-            // SAFETY: the response is as the plugin left it after invoke.
-            unsafe { output::read_copied(status, response) }
-        });
-        if let Err(e) = &result
-            && e.status == Status::Panic
-        {
-            self.plugin.poison();
-        }
-        result
-    }
-
-    /// Runs the call on this thread and lends its output to `read`, without a
-    /// copy; the plugin frees it when `read` returns.
-    pub fn call_with<R>(&self, input: &Input<'_>, read: impl FnOnce(&[u8]) -> R) -> Result<R, CallError> {
-        self.with_response(input, |status, response, _, _| {
-            // SAFETY: the response is as the plugin left it after invoke.
-            let body = unsafe { output::read_borrowed(status, response) }?;
-            Ok(read(body))
-        })
-    }
-
-    /// Calls `invoke`, hands the raw response to `handle`, then calls
-    /// `free_response` unless `handle` took the response ([`output::take`]).
-    /// `handle` may take it only when told so: a plugin that is not
-    /// thread-safe must see its `free_response` under its lock, here.
-    fn with_response<R>(
-        &self,
-        input: &Input<'_>,
-        handle: impl FnOnce(i32, &mut FlexcoreResponse, *mut c_void, bool) -> R,
-    ) -> R {
-        let plugin = &*self.plugin;
-        let request = FlexcoreRequest {
-            struct_size: size_of::<FlexcoreRequest>() as u32,
-            reserved: 0,
-            body: input.body.as_ptr(),
-            body_len: input.body.len(),
-            content_type: input.content_type.as_ptr().cast(),
-            content_type_len: input.content_type.len(),
-            request_id: input.request_id.as_ptr().cast(),
-            request_id_len: input.request_id.len(),
-            deadline_unix_ms: input.deadline_unix_ms,
-            config: input.config.as_ptr().cast(),
-            config_len: input.config.len(),
-        };
-        let mut response = FlexcoreResponse::empty();
-        let serial = plugin
-            .serial
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(PoisonError::into_inner));
-        let instance = plugin.instance.load(Ordering::Acquire);
-        // SAFETY: the plugin is entered (not retired, not restarting), so its
-        // instance is live; the request borrows buffers that outlive the call
-        // and the release below; the response is zeroed with struct_size set.
-        let status = unsafe { (plugin.descriptor.invoke)(instance, &request, &mut response) };
-        let result = handle(status, &mut response, instance, serial.is_none());
-        if !output::taken(&response) {
-            // SAFETY: each invoke is followed by exactly one free_response
-            // (here, or by whoever took the response).
-            unsafe { (plugin.descriptor.free_response)(instance, &mut response) };
-        }
-        drop(serial);
-        result
-    }
-}
-
-impl Drop for CallGuard<'_> {
-    fn drop(&mut self) {
-        self.plugin.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A call's in-flight count, held by a zero-copy output until it is sent.
-pub(super) struct InFlight {
-    plugin: Arc<Plugin>,
-}
-
-impl InFlight {
-    /// Counts one more call in flight; only made while a call is already in
-    /// flight, so no drain can finish in between.
-    fn new(plugin: &Arc<Plugin>) -> Self {
-        plugin.in_flight.fetch_add(1, Ordering::SeqCst);
-        Self {
-            plugin: Arc::clone(plugin),
-        }
-    }
-
-    pub(super) fn free_response(&self, instance: *mut c_void, response: &mut FlexcoreResponse) {
-        // SAFETY: called once, by the buffer that adopted this response, while
-        // the call still counts as in flight (the instance is live).
-        unsafe { (self.plugin.descriptor.free_response)(instance, response) };
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.plugin.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
