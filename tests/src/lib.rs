@@ -7,6 +7,8 @@
 //! - [`artifacts`]: where the build left the plugins and the gateway binary,
 //!   and [`plugin_dir`], a fresh folder holding copies of them plus the C
 //!   plugin compiled into it; [`compile_c`] builds ad-hoc C plugins;
+//! - [`c_faults`]: a C plugin that segfaults, aborts, exits, hangs, bombs
+//!   memory or writes garbage on request (isolation tests);
 //! - [`c_plugins`]: sources of C plugins made for one test (a second echo, and
 //!   plugins the host must refuse);
 //! - [`gateway`]: [`TestGateway`], the gateway library run in-process, the way
@@ -27,6 +29,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod artifacts;
+pub mod c_faults;
 pub mod c_plugins;
 pub mod database;
 pub mod gateway;
