@@ -19,6 +19,8 @@
 //!   and raw requests for what an HTTP client library would normalise away.
 //! - [`database`]: [`TestDatabase`], a fresh PostgreSQL database per test on
 //!   the shared server, dropped at the end;
+//! - [`partition`]: a TCP proxy that can stop carrying traffic without
+//!   closing anything (a silent network partition), then heal;
 //! - [`pg_cluster`]: [`PrivateCluster`], a PostgreSQL server of one test's own
 //!   in a temporary folder, to stop and start (a real outage);
 //! - [`recorder`]: a C plugin that records the id of every event it is
@@ -34,6 +36,7 @@ pub mod c_plugins;
 pub mod database;
 pub mod gateway;
 pub mod http;
+pub mod partition;
 pub mod pg_cluster;
 pub mod process;
 
