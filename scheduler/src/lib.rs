@@ -51,7 +51,7 @@ use crate::lock::manager::LockSettings;
 use crate::lock::{LockManager, LockStore, Ownership};
 use crate::memory::Memory;
 use crate::postgres::Pg;
-use crate::runs::RunStore;
+use crate::runs::{PgRuns, RunStore};
 use crate::targets::{FunctionTargets, Nodes, Targets, WindmillTargets};
 
 /// The stores of one replica.
@@ -72,7 +72,7 @@ impl Stores {
                 let pg = Arc::new(Pg::connect(url, config.database_pool_size, &config.replica_id).await?);
                 Ok(Self {
                     jobs: pg.clone(),
-                    runs: pg.clone(),
+                    runs: Arc::new(PgRuns::new(pg.clone())),
                     locks: pg.clone(),
                     pg: Some(pg),
                 })
