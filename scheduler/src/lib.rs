@@ -4,14 +4,16 @@
 //!
 //! Layout, by feature:
 //! - [`config`]: [`SchedulerConfig`], from file, environment and flags;
-//! - [`jobs`]: jobs (spec, validation, schedules) and the [`jobs::JobStore`];
-//! - [`runs`]: run history and the fenced claim ([`runs::RunStore`]);
+//! - [`jobs`]: jobs (spec, validation, schedules), the [`jobs::JobStore`],
+//!   and the job set each replica follows;
+//! - [`runs`]: run history, the fenced claim ([`runs::RunStore`]), pruning;
 //! - [`lock`]: membership, advisory locks, and how jobs spread over replicas;
 //! - [`fire`]: tickers that claim ticks, and the executor that runs them;
 //! - [`targets`]: gateway functions and Windmill;
 //! - [`admin`]: `/health` and `/metrics` on the admin port;
 //! - [`cli`]: the `jobs` and `runs` commands;
-//! - [`postgres`] and [`memory`]: the two backends each store trait has;
+//! - [`postgres`] and [`memory`]: the two backends each store trait has,
+//!   brought together for a replica as [`Stores`];
 //! - [`clock`]: wall-clock time that tests can pause.
 //!
 //! [`Scheduler`] is the composition root: it builds everything from a config
@@ -30,70 +32,28 @@ pub mod lock;
 pub mod memory;
 pub mod postgres;
 pub mod runs;
+mod stop;
+mod stores;
 pub mod targets;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use config::SchedulerConfig;
 pub use error::Error;
+pub use stores::Stores;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admin::Metrics;
 use crate::clock::Clock;
-use crate::fire::{Context, Executor, JobSet, Supervisor};
-use crate::jobs::JobStore;
+use crate::fire::{Context, Executor, Supervisor};
+use crate::jobs::refresh::watch_jobs;
 use crate::lock::manager::LockSettings;
-use crate::lock::{LockManager, LockStore, Ownership};
-use crate::memory::Memory;
-use crate::postgres::Pg;
-use crate::runs::{PgRuns, RunStore};
-use crate::targets::{FunctionTargets, Nodes, Targets, WindmillTargets};
-
-/// The stores of one replica.
-#[derive(Clone)]
-pub struct Stores {
-    pub jobs: Arc<dyn JobStore>,
-    pub runs: Arc<dyn RunStore>,
-    pub locks: Arc<dyn LockStore>,
-    /// The PostgreSQL backend, whose lock connection must be kept.
-    pub pg: Option<Arc<Pg>>,
-}
-
-impl Stores {
-    /// PostgreSQL when `database_url` is set, else a private in-memory store.
-    pub async fn open(config: &SchedulerConfig) -> Result<Self, Error> {
-        match &config.database_url {
-            Some(url) => {
-                let pg = Arc::new(Pg::connect(url, config.database_pool_size, &config.replica_id).await?);
-                Ok(Self {
-                    jobs: pg.clone(),
-                    runs: Arc::new(PgRuns::new(pg.clone())),
-                    locks: pg.clone(),
-                    pg: Some(pg),
-                })
-            }
-            None => {
-                let store = Arc::new(Memory::new(Clock::System).replica(&config.replica_id));
-                Ok(Self::memory(store))
-            }
-        }
-    }
-
-    /// One replica of an in-memory cluster.
-    pub fn memory(store: Arc<memory::MemoryStore>) -> Self {
-        Self {
-            jobs: store.clone(),
-            runs: store.clone(),
-            locks: store,
-            pg: None,
-        }
-    }
-}
+use crate::lock::{LockManager, Ownership};
+use crate::runs::prune::keep_pruning;
+use crate::targets::Targets;
 
 /// A scheduler replica, built and bound, ready to run.
 pub struct Scheduler {
@@ -121,7 +81,7 @@ impl Scheduler {
     ) -> Result<Self, Error> {
         config.validate()?;
         stores.jobs.sync_config(&config.jobs).await?;
-        let targets = targets_of(&config)?;
+        let targets = Targets::from_config(&config)?;
         Ok(Self {
             config,
             listener,
@@ -169,15 +129,10 @@ impl Scheduler {
             tasks.spawn(targets::system::ensure_in_background(client, stop));
         }
 
-        let (jobs_tx, jobs_rx) = watch::channel(Arc::new(JobSet::new()));
-        refresh_jobs(stores.jobs.as_ref(), &jobs_tx).await;
-        tasks.spawn(keep_jobs_fresh(
-            Arc::clone(&stores.jobs),
-            jobs_tx,
-            config.jobs_refresh,
-            all_stopped.clone(),
-        ));
-        tasks.spawn(prune(
+        let (jobs_rx, keep_jobs_fresh) =
+            watch_jobs(Arc::clone(&stores.jobs), config.jobs_refresh, all_stopped.clone()).await;
+        tasks.spawn(keep_jobs_fresh);
+        tasks.spawn(keep_pruning(
             Arc::clone(&stores.runs),
             clock,
             config.retention,
@@ -245,11 +200,6 @@ impl Scheduler {
     }
 }
 
-/// Resolves once `stop` is true (or its sender is gone).
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
-}
-
 /// Builds and runs a replica: the one-call form of [`Scheduler`].
 pub async fn run(
     config: SchedulerConfig,
@@ -257,82 +207,4 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     Scheduler::build(config, listener).await?.run(shutdown).await
-}
-
-fn targets_of(config: &SchedulerConfig) -> Result<Targets, Error> {
-    let windmill = match config.windmill_settings() {
-        Some(settings) => {
-            let client = flexcore_infra::windmill::WindmillClient::new(&settings)?;
-            Some(Arc::new(WindmillTargets::new(client)))
-        }
-        None => None,
-    };
-    let nodes = match &config.redis_url {
-        Some(url) => Some(Nodes::redis(url, &config.redis_prefix, config.gateway.node_ttl)?),
-        None if !config.gateway.nodes.is_empty() => Some(Nodes::Static(
-            config
-                .gateway
-                .nodes
-                .iter()
-                .map(|n| n.trim_end_matches('/').to_owned())
-                .collect(),
-        )),
-        None => None,
-    };
-    let functions = match nodes {
-        Some(nodes) => Some(Arc::new(FunctionTargets::new(nodes, config.gateway.token.clone())?)),
-        None => None,
-    };
-    Ok(Targets { functions, windmill })
-}
-
-async fn refresh_jobs(store: &dyn JobStore, tx: &watch::Sender<Arc<JobSet>>) {
-    match store.list().await {
-        Ok(records) => {
-            let set: JobSet = jobs::store::validated(&records)
-                .into_iter()
-                .map(|s| (s.job.name.clone(), s))
-                .collect::<BTreeMap<_, _>>();
-            tx.send_if_modified(|current| {
-                if **current == set {
-                    return false;
-                }
-                *current = Arc::new(set);
-                true
-            });
-        }
-        Err(e) => tracing::debug!("cannot read the jobs: {e}"),
-    }
-}
-
-async fn keep_jobs_fresh(
-    store: Arc<dyn JobStore>,
-    tx: watch::Sender<Arc<JobSet>>,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => refresh_jobs(store.as_ref(), &tx).await,
-            _ = crate::stopped(&mut stop) => return,
-        }
-    }
-}
-
-async fn prune(runs: Arc<dyn RunStore>, clock: Clock, retention: Duration, mut stop: watch::Receiver<bool>) {
-    let window = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-            _ = crate::stopped(&mut stop) => return,
-        }
-        let Some(before) = clock.now().checked_sub_signed(window) else {
-            continue;
-        };
-        match runs.prune(before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "pruned old runs"),
-            Err(e) => tracing::debug!("cannot prune runs: {e}"),
-        }
-    }
 }

@@ -117,7 +117,7 @@ impl Pg {
                     let mut driver = driver;
                     tokio::select! {
                         _ = &mut driver => tracing::warn!("lock connection lost: its advisory locks are gone"),
-                        _ = crate::stopped(&mut stop) => {
+                        _ = crate::stop::stopped(&mut stop) => {
                             // Closing the connection releases every lock now.
                             driver.abort();
                         }
@@ -131,7 +131,7 @@ impl Pg {
             // (and a flapping database is not hammered).
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
-                _ = crate::stopped(&mut stop) => {}
+                _ = crate::stop::stopped(&mut stop) => {}
             }
             backoff = (backoff * 2).min(max_backoff);
         }

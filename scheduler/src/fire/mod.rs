@@ -14,7 +14,7 @@
 pub mod run;
 pub mod ticker;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,13 +26,10 @@ pub use run::Executor;
 use crate::admin::Metrics;
 use crate::admin::metrics::ClaimResult;
 use crate::clock::Clock;
-use crate::jobs::{Job, JobState, JobStore};
+use crate::jobs::{Job, JobSet, JobState, JobStore};
 use crate::lock::{LockStore, Ownership};
 use crate::runs::{Claim, Claimed, RunStore};
 use crate::targets::Targets;
-
-/// The known jobs, by name.
-pub type JobSet = BTreeMap<String, JobState>;
 
 /// What the firing side shares.
 pub struct Context {
@@ -121,7 +118,7 @@ impl Supervisor {
                 changed = owned.changed() => if changed.is_err() { break },
                 changed = sessions.changed() => if changed.is_err() { break },
                 _ = polls.tick() => poll = true,
-                _ = crate::stopped(&mut stop) => break,
+                _ = crate::stop::stopped(&mut stop) => break,
             }
             let epoch = *sessions.borrow_and_update();
             let ownership = owned.borrow_and_update().clone();

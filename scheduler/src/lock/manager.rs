@@ -12,7 +12,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::{LockStore, Memory, Ownership, View, plan, preferred};
 use crate::admin::Metrics;
-use crate::fire::JobSet;
+use crate::jobs::JobSet;
 
 /// Timings of the lock rounds.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +59,7 @@ impl LockManager {
             tokio::select! {
                 _ = ticks.tick() => {}
                 changed = sessions.changed() => if changed.is_err() { return },
-                _ = crate::stopped(&mut stop) => break,
+                _ = crate::stop::stopped(&mut stop) => break,
             }
             let epoch = *sessions.borrow_and_update();
             if epoch != state.ownership.epoch {

@@ -3,10 +3,12 @@
 //!
 //! - [`Run`], [`RunStatus`], [`Claim`]: the domain;
 //! - [`store`]: [`RunStore`], with the fenced claim, in memory and in
-//!   PostgreSQL ([`PgRuns`]: `scheduler_runs`, `UNIQUE (job, scheduled_at)`).
+//!   PostgreSQL ([`PgRuns`]: `scheduler_runs`, `UNIQUE (job, scheduled_at)`);
+//! - [`prune`]: the history kept for `retention`, pruned every minute.
 
 mod memory;
 mod postgres;
+pub mod prune;
 pub mod store;
 
 use chrono::{DateTime, Utc};

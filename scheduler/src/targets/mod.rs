@@ -16,12 +16,45 @@ pub mod windmill;
 
 use std::sync::Arc;
 
+use flexcore_infra::windmill::WindmillClient;
 pub use function::{CallError, FunctionTargets, Nodes};
 pub use windmill::WindmillTargets;
+
+use crate::Error;
+use crate::config::SchedulerConfig;
 
 /// The configured targets.
 #[derive(Clone, Default)]
 pub struct Targets {
     pub functions: Option<Arc<FunctionTargets>>,
     pub windmill: Option<Arc<WindmillTargets>>,
+}
+
+impl Targets {
+    /// The clients of what `config` sets up: Windmill when `[windmill]` is
+    /// there; gateway functions on the nodes of Redis membership when
+    /// `redis_url` is set, else on `[gateway] nodes` when there are any.
+    pub fn from_config(config: &SchedulerConfig) -> Result<Self, Error> {
+        let windmill = match config.windmill_settings() {
+            Some(settings) => Some(Arc::new(WindmillTargets::new(WindmillClient::new(&settings)?))),
+            None => None,
+        };
+        let nodes = match &config.redis_url {
+            Some(url) => Some(Nodes::redis(url, &config.redis_prefix, config.gateway.node_ttl)?),
+            None if !config.gateway.nodes.is_empty() => Some(Nodes::Static(
+                config
+                    .gateway
+                    .nodes
+                    .iter()
+                    .map(|n| n.trim_end_matches('/').to_owned())
+                    .collect(),
+            )),
+            None => None,
+        };
+        let functions = match nodes {
+            Some(nodes) => Some(Arc::new(FunctionTargets::new(nodes, config.gateway.token.clone())?)),
+            None => None,
+        };
+        Ok(Self { functions, windmill })
+    }
 }
