@@ -14,7 +14,8 @@
 //! - [`cli`]: the `jobs` and `runs` commands;
 //! - [`postgres`] and [`memory`]: the two backends each store trait has,
 //!   brought together for a replica as [`Stores`];
-//! - [`clock`]: wall-clock time that tests can pause.
+//! - [`clock`]: wall-clock time that tests can pause;
+//! - `stop`: the two stages of stopping a replica (firing, then all).
 //!
 //! [`Scheduler`] is the composition root: it builds everything from a config
 //! and a bound admin listener and runs until a shutdown future resolves;
@@ -44,15 +45,15 @@ pub use config::SchedulerConfig;
 pub use error::Error;
 pub use stores::Stores;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::task::JoinSet;
 
-use crate::admin::Metrics;
+use crate::admin::{Health, Metrics};
 use crate::clock::Clock;
-use crate::fire::{Context, Executor, Supervisor};
+use crate::fire::{Context, Supervisor};
 use crate::jobs::refresh::watch_jobs;
-use crate::lock::manager::LockSettings;
-use crate::lock::{LockManager, Ownership};
+use crate::lock::LockManager;
 use crate::runs::prune::keep_pruning;
+use crate::stop::Stages;
 use crate::targets::Targets;
 
 /// A scheduler replica, built and bound, ready to run.
@@ -107,94 +108,47 @@ impl Scheduler {
             targets,
             clock,
         } = self;
+        let stages = Stages::new();
         let metrics = Arc::new(Metrics::new());
-        let (stop_firing, firing_stopped) = watch::channel(false);
-        let (stop_all, all_stopped) = watch::channel(false);
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut chores = JoinSet::new();
 
-        if let Some(pg) = &stores.pg {
-            let pg = Arc::clone(pg);
-            let stop = all_stopped.clone();
-            // Reconnecting only after a few lock rounds lets the others see
-            // this replica's locks free and take its jobs over.
-            let min_backoff = config.lock_interval * 4;
-            let max_backoff = config.replica_ttl.max(min_backoff);
-            tasks.spawn(async move { pg.keep_session(stop, min_backoff, max_backoff).await });
-        }
-        if let (Some(windmill), Some(w)) = (&targets.windmill, &config.windmill)
-            && w.create_system_workflows
-        {
-            let client = windmill.client.clone();
-            let stop = all_stopped.clone();
-            tasks.spawn(targets::system::ensure_in_background(client, stop));
-        }
-
-        let (jobs_rx, keep_jobs_fresh) =
-            watch_jobs(Arc::clone(&stores.jobs), config.jobs_refresh, all_stopped.clone()).await;
-        tasks.spawn(keep_jobs_fresh);
-        tasks.spawn(keep_pruning(
+        // Chores, until everything stops (the first two only where configured).
+        chores.extend(stores.keep_lock_connection(&config, stages.all()));
+        chores.extend(targets.create_system_workflows(&config, stages.all()));
+        let (jobs, keep_jobs_fresh) = watch_jobs(Arc::clone(&stores.jobs), config.jobs_refresh, stages.all()).await;
+        chores.spawn(keep_jobs_fresh);
+        chores.spawn(keep_pruning(
             Arc::clone(&stores.runs),
             clock,
             config.retention,
-            all_stopped.clone(),
+            stages.all(),
         ));
 
-        let (owned_tx, owned_rx) = watch::channel(Ownership::default());
-        let (live_tx, live_rx) = watch::channel(Vec::new());
-        let manager = LockManager {
-            me: config.replica_id.clone(),
-            locks: Arc::clone(&stores.locks),
-            settings: LockSettings {
-                interval: config.lock_interval,
-                replica_ttl: config.replica_ttl,
-                handover_grace: config.handover_grace,
-            },
-            metrics: Arc::clone(&metrics),
-        };
-        let manager = tokio::spawn(manager.run(
-            jobs_rx.clone(),
-            owned_tx,
-            live_tx,
-            firing_stopped.clone(),
-            all_stopped.clone(),
-        ));
+        // Locks, and the firing of the jobs they give this replica.
+        let manager = LockManager::new(&config, Arc::clone(&stores.locks), Arc::clone(&metrics));
+        let locks = manager.spawn(jobs.clone(), stages.firing(), stages.all());
+        let ctx = Context::new(&config, &stores, targets, Arc::clone(&metrics), clock);
+        let (owned, live) = (locks.owned.clone(), locks.live.clone());
+        let (supervisor, executor) = Supervisor::spawn(Arc::new(ctx), jobs, owned, live, stages.firing());
 
-        let ctx = Arc::new(Context {
+        // The admin port, until everything stops.
+        let health = Health {
             replica_id: config.replica_id.clone(),
-            clock,
-            jobs: Arc::clone(&stores.jobs),
-            runs: Arc::clone(&stores.runs),
-            locks: Arc::clone(&stores.locks),
-            targets,
-            metrics: Arc::clone(&metrics),
-            poll_interval: config.lock_interval,
-            claim_ahead: config.claim_ahead,
-            started: clock.now(),
-        });
-        let executor = Executor::new(Arc::clone(&ctx));
-        let supervisor = Supervisor {
-            ctx,
-            executor: executor.clone(),
-        };
-        let supervisor = tokio::spawn(supervisor.run(jobs_rx, owned_rx.clone(), live_rx, firing_stopped));
-
-        let health = admin::Health {
-            replica_id: config.replica_id.clone(),
-            ownership: owned_rx,
+            ownership: locks.owned.clone(),
             metrics,
             database: stores.pg.is_some(),
         };
-        tasks.spawn(admin::serve(listener, health, all_stopped));
+        chores.spawn(admin::serve(listener, health, stages.all()));
         tracing::info!(replica = %config.replica_id, jobs = config.jobs.len(), "scheduler running");
 
         shutdown.await;
         tracing::info!("stopping: no new ticks; finishing the runs in flight");
-        stop_firing.send_replace(true);
+        stages.stop_firing();
         let _ = supervisor.await;
         executor.drain(config.shutdown_grace).await;
-        stop_all.send_replace(true);
-        let _ = manager.await;
-        while tasks.join_next().await.is_some() {}
+        stages.stop_all();
+        let _ = locks.task.await;
+        while chores.join_next().await.is_some() {}
         tracing::info!("scheduler stopped");
         Ok(())
     }

@@ -3,7 +3,10 @@
 //! private in-memory store (or, in tests, one replica of an in-memory
 //! cluster).
 
+use std::future::Future;
 use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use crate::Error;
 use crate::clock::Clock;
@@ -52,5 +55,20 @@ impl Stores {
             locks: store,
             pg: None,
         }
+    }
+
+    /// The task that keeps the PostgreSQL lock connection up until `stop`
+    /// (none in memory, where the "connection" is never lost by itself).
+    pub fn keep_lock_connection(
+        &self,
+        config: &SchedulerConfig,
+        stop: watch::Receiver<bool>,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        let pg = Arc::clone(self.pg.as_ref()?);
+        // Reconnecting only after a few lock rounds lets the others see
+        // this replica's locks free and take its jobs over.
+        let min_backoff = config.lock_interval * 4;
+        let max_backoff = config.replica_ttl.max(min_backoff);
+        Some(async move { pg.keep_session(stop, min_backoff, max_backoff).await })
     }
 }

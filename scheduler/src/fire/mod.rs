@@ -26,9 +26,11 @@ pub use run::Executor;
 use crate::admin::Metrics;
 use crate::admin::metrics::ClaimResult;
 use crate::clock::Clock;
+use crate::config::SchedulerConfig;
 use crate::jobs::{Job, JobSet, JobState, JobStore};
 use crate::lock::{LockStore, Ownership};
 use crate::runs::{Claim, Claimed, RunStore};
+use crate::stores::Stores;
 use crate::targets::Targets;
 
 /// What the firing side shares.
@@ -50,6 +52,28 @@ pub struct Context {
 }
 
 impl Context {
+    /// What the replica `config` describes fires with.
+    pub fn new(
+        config: &SchedulerConfig,
+        stores: &Stores,
+        targets: Targets,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            replica_id: config.replica_id.clone(),
+            clock,
+            jobs: Arc::clone(&stores.jobs),
+            runs: Arc::clone(&stores.runs),
+            locks: Arc::clone(&stores.locks),
+            targets,
+            metrics,
+            poll_interval: config.lock_interval,
+            claim_ahead: config.claim_ahead,
+            started: clock.now(),
+        }
+    }
+
     /// Claims through the fence, counting the result.
     pub async fn claim(&self, claim: &Claim) -> Result<Claimed, crate::Error> {
         let claimed = self.runs.claim(claim).await?;
@@ -99,6 +123,23 @@ pub struct Supervisor {
 const ORPHAN_EVERY: u32 = 8;
 
 impl Supervisor {
+    /// Starts a supervisor on `ctx`, with its executor, in a task of its own
+    /// that [`run`](Self::run)s until `stop`.
+    pub fn spawn(
+        ctx: Arc<Context>,
+        jobs: watch::Receiver<Arc<JobSet>>,
+        owned: watch::Receiver<Ownership>,
+        live: watch::Receiver<Vec<String>>,
+        stop: watch::Receiver<bool>,
+    ) -> (JoinHandle<()>, Executor) {
+        let executor = Executor::new(Arc::clone(&ctx));
+        let supervisor = Self {
+            ctx,
+            executor: executor.clone(),
+        };
+        (tokio::spawn(supervisor.run(jobs, owned, live, stop)), executor)
+    }
+
     pub async fn run(
         self,
         mut jobs: watch::Receiver<Arc<JobSet>>,

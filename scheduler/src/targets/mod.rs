@@ -14,10 +14,12 @@ pub mod function;
 pub mod system;
 pub mod windmill;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use flexcore_infra::windmill::WindmillClient;
 pub use function::{CallError, FunctionTargets, Nodes};
+use tokio::sync::watch;
 pub use windmill::WindmillTargets;
 
 use crate::Error;
@@ -56,5 +58,17 @@ impl Targets {
             None => None,
         };
         Ok(Self { functions, windmill })
+    }
+
+    /// The task that creates the [`system`] workflows in Windmill, when
+    /// Windmill is configured and `create_system_workflows` is on.
+    pub fn create_system_workflows(
+        &self,
+        config: &SchedulerConfig,
+        stop: watch::Receiver<bool>,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        let windmill = self.windmill.as_ref()?;
+        let wanted = config.windmill.as_ref()?.create_system_workflows;
+        wanted.then(|| system::ensure_in_background(windmill.client.clone(), stop))
     }
 }
