@@ -1,5 +1,7 @@
 //! FlexCore's plumbing to the outside world, with no domain knowledge.
 //!
+//! - [`cluster`]: the Redis key layout and member record of a cluster, the
+//!   wire contract shared by the gateway, the scheduler and the tests;
 //! - [`config`]: layered configuration (TOML file, `FLEXCORE_*` environment,
 //!   command-line overrides) into any typed, `deny_unknown_fields` struct, with
 //!   errors that name the offending key; [`Secret`] for values never printed.
@@ -11,6 +13,7 @@
 //! - [`host_name`]: this machine's name, for default node and replica ids.
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod config;
 pub mod postgres;
 pub mod redis;

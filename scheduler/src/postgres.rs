@@ -8,9 +8,11 @@
 //! loop stops claiming), and a new connection is made with backoff. Each
 //! connection is a new [`Session`], with its own epoch.
 //!
-//! The SQL of each feature lives with it (`jobs/postgres.rs`,
-//! `runs/postgres.rs`, `lock/postgres.rs`); the schema files next to them are
-//! the migrations, run here.
+//! The SQL of each feature lives with it: the job and lock stores are
+//! implemented on [`Pg`] itself (`jobs/postgres.rs`, `lock/postgres.rs`); the
+//! run store is a type of its own on it (`runs/postgres.rs`), which owns the
+//! task that batches claims. The schema files next to them are the
+//! migrations, run here.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,8 +47,6 @@ pub struct Pg {
     /// The epoch of `sessions`, for those that only need to see changes.
     pub(crate) epochs: watch::Sender<Option<u64>>,
     next_epoch: AtomicU64,
-    /// Claims queued for the batcher (`runs/batch.rs`).
-    pub(crate) claims: tokio::sync::mpsc::UnboundedSender<crate::runs::batch::Request>,
 }
 
 /// The migrations, in order: each feature's schema.
@@ -63,22 +63,13 @@ impl Pg {
     pub async fn connect(url: &Secret, pool_size: usize, replica_id: &str) -> Result<Self, Error> {
         migrate(url).await?;
         let pool = postgres::pool(url.expose(), pool_size)?;
-        let sessions = watch::channel(None).0;
-        let (claims, requests) = tokio::sync::mpsc::unbounded_channel();
-        // Ends when this value (the only sender) is dropped.
-        tokio::spawn(crate::runs::batch::run(
-            requests,
-            sessions.subscribe(),
-            replica_id.to_owned(),
-        ));
         Ok(Self {
             pool,
             url: url.clone(),
             replica_id: replica_id.to_owned(),
-            sessions,
+            sessions: watch::channel(None).0,
             epochs: watch::channel(None).0,
             next_epoch: AtomicU64::new(0),
-            claims,
         })
     }
 
@@ -126,7 +117,7 @@ impl Pg {
                     let mut driver = driver;
                     tokio::select! {
                         _ = &mut driver => tracing::warn!("lock connection lost: its advisory locks are gone"),
-                        _ = crate::stopped(&mut stop) => {
+                        _ = crate::stop::stopped(&mut stop) => {
                             // Closing the connection releases every lock now.
                             driver.abort();
                         }
@@ -140,7 +131,7 @@ impl Pg {
             // (and a flapping database is not hammered).
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
-                _ = crate::stopped(&mut stop) => {}
+                _ = crate::stop::stopped(&mut stop) => {}
             }
             backoff = (backoff * 2).min(max_backoff);
         }

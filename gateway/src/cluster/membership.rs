@@ -4,25 +4,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use flexcore_infra::cluster::Member;
 use flexcore_infra::redis::{RedisPool, redis};
-use serde::{Deserialize, Serialize};
 
 use super::keys::Keys;
-
-/// What a node says about itself in each heartbeat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    pub node_id: String,
-    /// Where other nodes and tools reach it, e.g. `http://127.0.0.1:8080`.
-    pub address: String,
-    pub version: String,
-    pub plugins: Vec<String>,
-    /// Plugin calls in flight at the heartbeat.
-    pub load: u64,
-    pub heartbeat_unix_ms: u64,
-    /// `leader` or `follower`, as the node saw itself.
-    pub role: String,
-}
 
 /// Reads and writes membership records.
 #[derive(Clone)]

@@ -1,7 +1,7 @@
 //! The cluster: stateless gateway nodes that coordinate only through Redis
 //! (membership, events) and PostgreSQL (leadership, shared state).
 //!
-//! - [`keys`]: the Redis key layout;
+//! - [`keys`]: the Redis key layout (in `flexcore_infra::cluster`);
 //! - [`membership`]: heartbeats with a TTL, the live set, clean leaving;
 //! - [`leadership`]: one leader by advisory lock, checked every interval.
 //!
@@ -20,7 +20,8 @@ use flexcore_infra::redis::RedisPool;
 use serde::Serialize;
 use tokio::sync::watch;
 
-pub use membership::{Member, Membership};
+pub use flexcore_infra::cluster::Member;
+pub use membership::Membership;
 
 use crate::host::PluginHost;
 

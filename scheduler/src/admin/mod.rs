@@ -42,7 +42,7 @@ pub async fn serve(listener: TcpListener, health: Health, mut stop: watch::Recei
                     continue;
                 }
             },
-            _ = crate::stopped(&mut stop) => return,
+            _ = crate::stop::stopped(&mut stop) => return,
         };
         let health = health.clone();
         tokio::spawn(async move {

@@ -5,6 +5,7 @@
 mod output;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -13,7 +14,7 @@ use crate::config::{Overrides, SchedulerConfig};
 use crate::jobs::JobStore;
 use crate::lock::LockStore;
 use crate::postgres::Pg;
-use crate::runs::RunStore;
+use crate::runs::{PgRuns, RunStore};
 
 /// The command line of `flexcore-scheduler`.
 #[derive(Debug, Parser)]
@@ -86,10 +87,11 @@ impl Cli {
 /// Runs a `jobs` or `runs` command; returns what to print.
 pub async fn execute(config: &SchedulerConfig, command: &Command, json: bool) -> Result<String, Error> {
     let url = config.database_url.as_ref().ok_or(Error::NoDatabase)?;
-    let pg = Pg::connect(url, 1, &config.replica_id).await?;
+    let pg = Arc::new(Pg::connect(url, 1, &config.replica_id).await?);
+    let runs = PgRuns::new(Arc::clone(&pg));
     match command {
         Command::Jobs { action } => match action {
-            JobsAction::List => list(&pg, json).await,
+            JobsAction::List => list(&pg, &runs, json).await,
             JobsAction::Pause { name } => {
                 pg.set_paused(name, true).await?;
                 Ok(format!("paused {name}\n"))
@@ -108,7 +110,7 @@ pub async fn execute(config: &SchedulerConfig, command: &Command, json: bool) ->
         },
         Command::Runs { name, last } => {
             let known = pg.list().await?.iter().any(|r| &r.name == name);
-            let runs = pg.recent(name, *last).await?;
+            let runs = runs.recent(name, *last).await?;
             if !known && runs.is_empty() {
                 return Err(Error::UnknownJob(name.clone()));
             }
@@ -117,7 +119,7 @@ pub async fn execute(config: &SchedulerConfig, command: &Command, json: bool) ->
     }
 }
 
-async fn list(pg: &Pg, json: bool) -> Result<String, Error> {
+async fn list(pg: &Pg, runs: &PgRuns, json: bool) -> Result<String, Error> {
     let records = pg.list().await?;
     let keys: Vec<i64> = records.iter().map(|r| crate::jobs::Job::lock_key_of(&r.name)).collect();
     let holders = pg.holders(&keys).await?;
@@ -126,7 +128,7 @@ async fn list(pg: &Pg, json: bool) -> Result<String, Error> {
         let owner = holders
             .get(&crate::jobs::Job::lock_key_of(&record.name))
             .map(|h| h.clone().unwrap_or_else(|| "(unknown)".into()));
-        let last = pg.recent(&record.name, 1).await?.into_iter().next();
+        let last = runs.recent(&record.name, 1).await?.into_iter().next();
         rows.push(output::JobRow {
             record,
             state: record.to_state().ok(),

@@ -14,7 +14,7 @@
 pub mod run;
 pub mod ticker;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,13 +26,12 @@ pub use run::Executor;
 use crate::admin::Metrics;
 use crate::admin::metrics::ClaimResult;
 use crate::clock::Clock;
-use crate::jobs::{Job, JobState, JobStore};
+use crate::config::SchedulerConfig;
+use crate::jobs::{Job, JobSet, JobState, JobStore};
 use crate::lock::{LockStore, Ownership};
 use crate::runs::{Claim, Claimed, RunStore};
+use crate::stores::Stores;
 use crate::targets::Targets;
-
-/// The known jobs, by name.
-pub type JobSet = BTreeMap<String, JobState>;
 
 /// What the firing side shares.
 pub struct Context {
@@ -53,6 +52,28 @@ pub struct Context {
 }
 
 impl Context {
+    /// What the replica `config` describes fires with.
+    pub fn new(
+        config: &SchedulerConfig,
+        stores: &Stores,
+        targets: Targets,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            replica_id: config.replica_id.clone(),
+            clock,
+            jobs: Arc::clone(&stores.jobs),
+            runs: Arc::clone(&stores.runs),
+            locks: Arc::clone(&stores.locks),
+            targets,
+            metrics,
+            poll_interval: config.lock_interval,
+            claim_ahead: config.claim_ahead,
+            started: clock.now(),
+        }
+    }
+
     /// Claims through the fence, counting the result.
     pub async fn claim(&self, claim: &Claim) -> Result<Claimed, crate::Error> {
         let claimed = self.runs.claim(claim).await?;
@@ -102,6 +123,23 @@ pub struct Supervisor {
 const ORPHAN_EVERY: u32 = 8;
 
 impl Supervisor {
+    /// Starts a supervisor on `ctx`, with its executor, in a task of its own
+    /// that [`run`](Self::run)s until `stop`.
+    pub fn spawn(
+        ctx: Arc<Context>,
+        jobs: watch::Receiver<Arc<JobSet>>,
+        owned: watch::Receiver<Ownership>,
+        live: watch::Receiver<Vec<String>>,
+        stop: watch::Receiver<bool>,
+    ) -> (JoinHandle<()>, Executor) {
+        let executor = Executor::new(Arc::clone(&ctx));
+        let supervisor = Self {
+            ctx,
+            executor: executor.clone(),
+        };
+        (tokio::spawn(supervisor.run(jobs, owned, live, stop)), executor)
+    }
+
     pub async fn run(
         self,
         mut jobs: watch::Receiver<Arc<JobSet>>,
@@ -121,7 +159,7 @@ impl Supervisor {
                 changed = owned.changed() => if changed.is_err() { break },
                 changed = sessions.changed() => if changed.is_err() { break },
                 _ = polls.tick() => poll = true,
-                _ = crate::stopped(&mut stop) => break,
+                _ = crate::stop::stopped(&mut stop) => break,
             }
             let epoch = *sessions.borrow_and_update();
             let ownership = owned.borrow_and_update().clone();

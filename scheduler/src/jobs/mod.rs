@@ -5,14 +5,17 @@
 //! - [`schedule`]: [`Schedule`], interval and cron arithmetic;
 //! - [`Job`]: a validated job, the form the rest of the scheduler uses;
 //! - [`store`]: [`JobStore`], where jobs are kept (the file's jobs are synced
-//!   into it), with an in-memory and a PostgreSQL implementation.
+//!   into it), with an in-memory and a PostgreSQL implementation;
+//! - [`refresh`]: the [`JobSet`] each replica follows, re-read from the store.
 
 mod memory;
 mod postgres;
+pub mod refresh;
 pub mod schedule;
 pub mod spec;
 pub mod store;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -204,6 +207,9 @@ pub struct JobState {
     /// When it was last resumed: the ticks of a pause are not caught up.
     pub resumed_at: Option<DateTime<Utc>>,
 }
+
+/// The known jobs, by name.
+pub type JobSet = BTreeMap<String, JobState>;
 
 impl JobState {
     /// Whether ticks fire (enabled and not paused).

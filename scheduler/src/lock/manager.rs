@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::{LockStore, Memory, Ownership, View, plan, preferred};
 use crate::admin::Metrics;
-use crate::fire::JobSet;
+use crate::config::SchedulerConfig;
+use crate::jobs::JobSet;
 
 /// Timings of the lock rounds.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,15 @@ pub struct LockManager {
     pub metrics: Arc<Metrics>,
 }
 
+/// A [`LockManager`] at work: its task, and what it publishes.
+pub struct Running {
+    pub task: JoinHandle<()>,
+    /// The jobs this replica holds.
+    pub owned: watch::Receiver<Ownership>,
+    /// The ids of the live replicas, as of the last round.
+    pub live: watch::Receiver<Vec<String>>,
+}
+
 /// What one manager keeps between rounds.
 struct State {
     ownership: Ownership,
@@ -36,6 +47,33 @@ struct State {
 }
 
 impl LockManager {
+    /// The lock manager of the replica `config` describes.
+    pub fn new(config: &SchedulerConfig, locks: Arc<dyn LockStore>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            me: config.replica_id.clone(),
+            locks,
+            settings: LockSettings {
+                interval: config.lock_interval,
+                replica_ttl: config.replica_ttl,
+                handover_grace: config.handover_grace,
+            },
+            metrics,
+        }
+    }
+
+    /// [`run`](Self::run)s in a task of its own.
+    pub fn spawn(
+        self,
+        jobs: watch::Receiver<Arc<JobSet>>,
+        draining: watch::Receiver<bool>,
+        stop: watch::Receiver<bool>,
+    ) -> Running {
+        let (owned_tx, owned) = watch::channel(Ownership::default());
+        let (live_tx, live) = watch::channel(Vec::new());
+        let task = tokio::spawn(self.run(jobs, owned_tx, live_tx, draining, stop));
+        Running { task, owned, live }
+    }
+
     /// Runs rounds until `stop` fires. `live` gets the live replica ids of
     /// each round. Once `draining` is set, every lock is let go and none is
     /// taken, but the heartbeat goes on, so that runs still in flight here
@@ -59,7 +97,7 @@ impl LockManager {
             tokio::select! {
                 _ = ticks.tick() => {}
                 changed = sessions.changed() => if changed.is_err() { return },
-                _ = crate::stopped(&mut stop) => break,
+                _ = crate::stop::stopped(&mut stop) => break,
             }
             let epoch = *sessions.borrow_and_update();
             if epoch != state.ownership.epoch {

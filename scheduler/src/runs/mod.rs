@@ -3,11 +3,12 @@
 //!
 //! - [`Run`], [`RunStatus`], [`Claim`]: the domain;
 //! - [`store`]: [`RunStore`], with the fenced claim, in memory and in
-//!   PostgreSQL (`scheduler_runs`, `UNIQUE (job, scheduled_at)`).
+//!   PostgreSQL ([`PgRuns`]: `scheduler_runs`, `UNIQUE (job, scheduled_at)`);
+//! - [`prune`]: the history kept for `retention`, pruned every minute.
 
-pub(crate) mod batch;
 mod memory;
 mod postgres;
+pub mod prune;
 pub mod store;
 
 use chrono::{DateTime, Utc};
@@ -15,6 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::jobs::Overlap;
+pub use postgres::PgRuns;
 pub use store::RunStore;
 
 /// Where a run is in its life.

@@ -1,20 +1,45 @@
-//! [`RunStore`] in PostgreSQL. Claims run on the lock connection itself, so
-//! the fence's `pg_backend_pid()` is the lock holder, and a claim on a lost
-//! connection cannot succeed at all.
+//! [`RunStore`] in PostgreSQL: [`PgRuns`], on the scheduler's [`Pg`]. Claims
+//! run on the lock connection itself, so the fence's `pg_backend_pid()` is
+//! the lock holder, and a claim on a lost connection cannot succeed at all.
+//!
+//! - [`batch`]: the claim batcher, a task each [`PgRuns`] starts and owns,
+//!   that claims the ticks queued at the same instant in one statement;
+//! - [`rows`]: the columns of a run and how a row reads back.
+
+mod batch;
+mod rows;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use self::rows::{COLUMNS, claimed, key_halves, run_of};
 use super::store::RunStore;
-use super::{Claim, Claimed, Outcome, Run, RunStatus, Trigger};
+use super::{Claim, Claimed, Outcome, Run, Trigger};
 use crate::Error;
 use crate::postgres::Pg;
 
-pub(super) const COLUMNS: &str = "id, job, scheduled_at, claimed_at, started_at, finished_at, replica, \
-     attempt, catch_up, manual, target, windmill_job_id, status, result, error";
+/// The run history in PostgreSQL, with its claim batcher.
+pub struct PgRuns {
+    pg: Arc<Pg>,
+    /// Claims queued for the batcher, which ends when this, its only sender,
+    /// is dropped.
+    claims: mpsc::UnboundedSender<batch::Request>,
+}
+
+impl PgRuns {
+    /// The runs of `pg`; starts the claim batcher on the lock connection.
+    pub fn new(pg: Arc<Pg>) -> Self {
+        let (claims, requests) = mpsc::unbounded_channel();
+        tokio::spawn(batch::run(requests, pg.sessions(), pg.replica_id.clone()));
+        Self { pg, claims }
+    }
+}
 
 /// The fence: this connection holds the advisory lock `($hi, $lo)` (a
 /// bigint key shows in `pg_locks` as classid = high half, objid = low half).
@@ -52,54 +77,21 @@ fn claim_sql(with_trigger: bool) -> String {
     )
 }
 
-/// The two halves of an advisory lock key, as `pg_locks` shows them.
-pub(super) fn key_halves(key: i64) -> (i64, i64) {
-    let key = key as u64;
-    ((key >> 32) as i64, (key & 0xffff_ffff) as i64)
-}
-
 fn claimed_of(row: Option<Row>) -> Result<Claimed, Error> {
     let Some(row) = row else { return Ok(Claimed::Lost) };
-    let run = run_of(&row)?;
-    Ok(if run.status == RunStatus::Skipped {
-        Claimed::Skipped(run)
-    } else {
-        Claimed::Run(run)
-    })
+    Ok(claimed(run_of(&row)?))
 }
 
-pub(crate) fn run_of(row: &Row) -> Result<Run, Error> {
-    let status: String = row.try_get("status")?;
-    let attempt: i32 = row.try_get("attempt")?;
-    Ok(Run {
-        id: row.try_get("id")?,
-        job: row.try_get("job")?,
-        scheduled_at: row.try_get("scheduled_at")?,
-        claimed_at: row.try_get("claimed_at")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-        replica: row.try_get("replica")?,
-        attempt: u32::try_from(attempt).unwrap_or_default(),
-        catch_up: row.try_get("catch_up")?,
-        manual: row.try_get("manual")?,
-        target: row.try_get("target")?,
-        windmill_job_id: row.try_get("windmill_job_id")?,
-        status: RunStatus::parse(&status).ok_or_else(|| Error::Internal(format!("unknown run status `{status}`")))?,
-        result: row.try_get("result")?,
-        error: row.try_get("error")?,
-    })
-}
-
-impl Pg {
+impl PgRuns {
     async fn fenced_claim(&self, claim: &Claim, trigger: Option<i64>) -> Result<Claimed, Error> {
-        let session = self.session().ok_or(Error::LockConnectionLost)?;
+        let session = self.pg.session().ok_or(Error::LockConnectionLost)?;
         let (hi, lo) = key_halves(claim.lock_key);
         let overlap = claim.overlap.as_str();
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![
             &claim.job,
             &claim.scheduled_at,
             &claim.claimed_at,
-            &self.replica_id,
+            &self.pg.replica_id,
             &claim.catch_up,
             &claim.manual,
             &claim.target,
@@ -117,11 +109,11 @@ impl Pg {
 }
 
 #[async_trait]
-impl RunStore for Pg {
+impl RunStore for PgRuns {
     async fn claim(&self, claim: &Claim) -> Result<Claimed, Error> {
-        let (answer, answered) = tokio::sync::oneshot::channel();
+        let (answer, answered) = oneshot::channel();
         self.claims
-            .send(super::batch::Request {
+            .send(batch::Request {
                 claim: claim.clone(),
                 answer,
             })
@@ -133,6 +125,7 @@ impl RunStore for Pg {
 
     async fn pending_triggers(&self, jobs: &[String]) -> Result<Vec<Trigger>, Error> {
         let rows = self
+            .pg
             .client()
             .await?
             .query(
@@ -157,6 +150,7 @@ impl RunStore for Pg {
 
     async fn last_tick(&self, job: &str) -> Result<Option<DateTime<Utc>>, Error> {
         let row = self
+            .pg
             .client()
             .await?
             .query_one(
@@ -177,6 +171,7 @@ impl RunStore for Pg {
     ) -> Result<bool, Error> {
         let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
         let n = self
+            .pg
             .execute_cached(
                 "UPDATE scheduler_runs r SET status = 'running', attempt = $2, windmill_job_id = $3,
                      started_at = COALESCE(r.started_at, $4)
@@ -188,7 +183,7 @@ impl RunStore for Pg {
                     &attempt,
                     &windmill_job_id,
                     &started_at,
-                    &self.replica_id,
+                    &self.pg.replica_id,
                     &exclusive,
                 ],
             )
@@ -198,10 +193,11 @@ impl RunStore for Pg {
 
     async fn still_ours(&self, id: i64) -> Result<bool, Error> {
         let n = self
+            .pg
             .execute_cached(
                 "SELECT 1 FROM scheduler_runs WHERE id = $1 AND replica = $2 \
                  AND status IN ('claimed', 'running')",
-                &[&id, &self.replica_id],
+                &[&id, &self.pg.replica_id],
             )
             .await?;
         Ok(n == 1)
@@ -209,6 +205,7 @@ impl RunStore for Pg {
 
     async fn finish(&self, id: i64, outcome: &Outcome, finished_at: DateTime<Utc>) -> Result<bool, Error> {
         let n = self
+            .pg
             .execute_cached(
                 "UPDATE scheduler_runs SET status = $2, result = $3, error = $4, finished_at = $5
                  WHERE id = $1 AND replica = $6 AND status IN ('claimed', 'running')",
@@ -218,7 +215,7 @@ impl RunStore for Pg {
                     &outcome.result,
                     &outcome.error,
                     &finished_at,
-                    &self.replica_id,
+                    &self.pg.replica_id,
                 ],
             )
             .await?;
@@ -227,6 +224,7 @@ impl RunStore for Pg {
 
     async fn orphans(&self, jobs: &[String], live: &[String]) -> Result<Vec<Run>, Error> {
         let rows = self
+            .pg
             .client()
             .await?
             .query(
@@ -241,7 +239,7 @@ impl RunStore for Pg {
     }
 
     async fn adopt(&self, run: &Run, lock_key: i64) -> Result<bool, Error> {
-        let session = self.session().ok_or(Error::LockConnectionLost)?;
+        let session = self.pg.session().ok_or(Error::LockConnectionLost)?;
         let (hi, lo) = key_halves(lock_key);
         // FENCE uses $9 and $10; the placeholders in between are unused.
         let fence = FENCE.replace("$9", "$4").replace("$10", "$5");
@@ -252,7 +250,7 @@ impl RunStore for Pg {
                     "UPDATE scheduler_runs SET replica = $2 WHERE id = $1 AND replica = $3 \
                      AND status IN ('claimed', 'running') AND {fence}"
                 ),
-                &[&run.id, &self.replica_id, &run.replica, &hi, &lo],
+                &[&run.id, &self.pg.replica_id, &run.replica, &hi, &lo],
             )
             .await?;
         Ok(n == 1)
@@ -260,6 +258,7 @@ impl RunStore for Pg {
 
     async fn recent(&self, job: &str, limit: u32) -> Result<Vec<Run>, Error> {
         let rows = self
+            .pg
             .client()
             .await?
             .query(
@@ -275,6 +274,7 @@ impl RunStore for Pg {
 
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, Error> {
         let n = self
+            .pg
             .client()
             .await?
             .execute(

@@ -2,9 +2,8 @@
 //! gateway node.
 //!
 //! Nodes come from Redis cluster membership when `redis_url` is set (the
-//! gateway's heartbeat: sorted set `{prefix}:cluster:nodes`, score = last
-//! heartbeat in Unix ms, and `{prefix}:cluster:node:{id}` holding the node's
-//! JSON with its `address` and `plugins`), else from the configured list.
+//! gateways' heartbeats, read through the layout and member record of
+//! [`flexcore_infra::cluster`]), else from the configured list.
 //! Calls go round-robin; a node that cannot be reached, answers 503, or does
 //! not have the function, is skipped for the next one. A call that reached a
 //! node and failed or timed out is not repeated elsewhere (that is the retry
@@ -15,9 +14,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use flexcore_infra::Secret;
+use flexcore_infra::cluster::{Keys, Member};
 use flexcore_infra::redis::{self as infra_redis, RedisPool, redis};
 use reqwest::StatusCode;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Error;
@@ -29,32 +28,16 @@ pub enum Nodes {
     /// Gateway membership in Redis.
     Redis {
         pool: RedisPool,
-        prefix: String,
+        keys: Keys,
         /// A node whose heartbeat is older is dead.
         ttl: Duration,
     },
 }
 
-/// What membership says about a node.
-#[derive(Debug, Deserialize)]
-struct NodeInfo {
-    address: String,
-    #[serde(default)]
-    plugins: Option<Vec<Value>>,
-}
-
-impl NodeInfo {
-    /// Whether the node lists `function` among its plugins (a node that
-    /// lists none is assumed to have it).
-    fn has(&self, function: &str) -> bool {
-        let Some(plugins) = &self.plugins else { return true };
-        plugins.is_empty()
-            || plugins.iter().any(|p| match p {
-                Value::String(name) => name == function,
-                Value::Object(o) => o.get("name").and_then(Value::as_str) == Some(function),
-                _ => false,
-            })
-    }
+/// Whether `member` lists `function` among its plugins (a node that lists
+/// none is assumed to have it).
+fn serves(member: &Member, function: &str) -> bool {
+    member.plugins.is_empty() || member.plugins.iter().any(|name| name == function)
 }
 
 impl Nodes {
@@ -64,7 +47,7 @@ impl Nodes {
         let pool = infra_redis::pool(url.expose(), 4).map_err(|e| Error::Redis(e.to_string()))?;
         Ok(Self::Redis {
             pool,
-            prefix: prefix.to_owned(),
+            keys: Keys::new(prefix),
             ttl,
         })
     }
@@ -74,12 +57,12 @@ impl Nodes {
     pub async fn live(&self, function: &str) -> Result<Vec<String>, Error> {
         match self {
             Self::Static(urls) => Ok(urls.clone()),
-            Self::Redis { pool, prefix, ttl } => {
+            Self::Redis { pool, keys, ttl } => {
                 let redis_err = |e: redis::RedisError| Error::Redis(e.to_string());
                 let mut conn = pool.get().await.map_err(|e| Error::Redis(e.to_string()))?;
                 let oldest = Utc::now().timestamp_millis() - i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
                 let mut ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-                    .arg(format!("{prefix}:cluster:nodes"))
+                    .arg(keys.nodes())
                     .arg(oldest)
                     .arg("+inf")
                     .query_async(&mut *conn)
@@ -89,18 +72,18 @@ impl Nodes {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let keys: Vec<String> = ids.iter().map(|id| format!("{prefix}:cluster:node:{id}")).collect();
-                let infos: Vec<Option<String>> = redis::cmd("MGET")
-                    .arg(&keys)
+                let node_keys: Vec<String> = ids.iter().map(|id| keys.node(id)).collect();
+                let records: Vec<Option<String>> = redis::cmd("MGET")
+                    .arg(&node_keys)
                     .query_async(&mut *conn)
                     .await
                     .map_err(redis_err)?;
-                Ok(infos
+                Ok(records
                     .into_iter()
                     .flatten()
-                    .filter_map(|json| serde_json::from_str::<NodeInfo>(&json).ok())
-                    .filter(|node| node.has(function))
-                    .map(|node| node.address.trim_end_matches('/').to_owned())
+                    .filter_map(|json| serde_json::from_str::<Member>(&json).ok())
+                    .filter(|member| serves(member, function))
+                    .map(|member| member.address.trim_end_matches('/').to_owned())
                     .collect())
             }
         }

@@ -124,7 +124,7 @@ pub async fn ensure_in_background(client: WindmillClient, mut stop: tokio::sync:
         }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = crate::stopped(&mut stop) => return,
+            _ = crate::stop::stopped(&mut stop) => return,
         }
         delay = (delay * 2).min(Duration::from_secs(30));
     }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use flexcore_infra::cluster::{Keys, Member};
 use flexcore_infra::redis::redis;
 use flexcore_tests::TestGateway;
 
@@ -64,42 +65,52 @@ async fn functions_are_called_on_nodes_found_in_redis_membership() {
         .unwrap();
     // The gateway's heartbeat, as the gateway writes it; and a stale member
     // (a dead node) that must not be called.
+    let keys = Keys::new(&prefix);
     let heartbeat = {
         let pool = pool.clone();
-        let prefix = prefix.clone();
+        let keys = keys.clone();
         let address = gateway.url("");
         tokio::spawn(async move {
             loop {
-                let now = chrono::Utc::now().timestamp_millis();
+                let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap();
                 let mut conn = pool.get().await.unwrap();
-                let live = serde_json::json!({
-                    "node_id": "gw-1", "address": address, "version": "0.1.0",
-                    "plugins": ["echo", "faulty"], "load": 0, "heartbeat_unix_ms": now, "role": "leader",
-                });
-                let stale = serde_json::json!({
-                    "node_id": "gw-0", "address": format!("http://{dead}"), "plugins": ["echo"],
-                    "load": 0, "heartbeat_unix_ms": now - 60_000, "role": "follower",
-                });
+                let live = Member {
+                    node_id: "gw-1".into(),
+                    address: address.clone(),
+                    version: "0.1.0".into(),
+                    plugins: vec!["echo".into(), "faulty".into()],
+                    load: 0,
+                    heartbeat_unix_ms: now,
+                    role: "leader".into(),
+                };
+                let stale = Member {
+                    node_id: "gw-0".into(),
+                    address: format!("http://{dead}"),
+                    plugins: vec!["echo".into()],
+                    heartbeat_unix_ms: now - 60_000,
+                    role: "follower".into(),
+                    ..live.clone()
+                };
                 let _: () = redis::pipe()
                     .cmd("ZADD")
-                    .arg(format!("{prefix}:cluster:nodes"))
-                    .arg(now)
-                    .arg("gw-1")
+                    .arg(keys.nodes())
+                    .arg(live.heartbeat_unix_ms)
+                    .arg(&live.node_id)
                     .ignore()
                     .cmd("ZADD")
-                    .arg(format!("{prefix}:cluster:nodes"))
-                    .arg(now - 60_000)
-                    .arg("gw-0")
+                    .arg(keys.nodes())
+                    .arg(stale.heartbeat_unix_ms)
+                    .arg(&stale.node_id)
                     .ignore()
                     .cmd("SET")
-                    .arg(format!("{prefix}:cluster:node:gw-1"))
-                    .arg(live.to_string())
+                    .arg(keys.node(&live.node_id))
+                    .arg(serde_json::to_string(&live).unwrap())
                     .arg("PX")
                     .arg(3000)
                     .ignore()
                     .cmd("SET")
-                    .arg(format!("{prefix}:cluster:node:gw-0"))
-                    .arg(stale.to_string())
+                    .arg(keys.node(&stale.node_id))
+                    .arg(serde_json::to_string(&stale).unwrap())
                     .ignore()
                     .query_async(&mut *conn)
                     .await
@@ -118,9 +129,9 @@ async fn functions_are_called_on_nodes_found_in_redis_membership() {
     gateway.stop().await;
     let mut conn = pool.get().await.unwrap();
     let _: () = redis::cmd("DEL")
-        .arg(format!("{prefix}:cluster:nodes"))
-        .arg(format!("{prefix}:cluster:node:gw-1"))
-        .arg(format!("{prefix}:cluster:node:gw-0"))
+        .arg(keys.nodes())
+        .arg(keys.node("gw-1"))
+        .arg(keys.node("gw-0"))
         .query_async(&mut *conn)
         .await
         .unwrap();

@@ -15,13 +15,13 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::Statement;
 
-use super::postgres::{COLUMNS, key_halves, run_of};
-use super::{Claim, Claimed, RunStatus};
+use super::rows::{COLUMNS, claimed, key_halves, run_of};
 use crate::Error;
 use crate::postgres::Session;
+use crate::runs::{Claim, Claimed};
 
 /// One claim waiting for its batch.
-pub(crate) struct Request {
+pub(super) struct Request {
     pub claim: Claim,
     pub answer: oneshot::Sender<Result<Claimed, Error>>,
 }
@@ -57,7 +57,7 @@ fn batch_sql() -> String {
 }
 
 /// Runs batches until every sender is gone.
-pub(crate) async fn run(
+pub(super) async fn run(
     mut requests: mpsc::UnboundedReceiver<Request>,
     sessions: watch::Receiver<Option<Arc<Session>>>,
     replica_id: String,
@@ -140,13 +140,7 @@ async fn claim_batch(
     rows.iter()
         .map(|row| {
             let run = run_of(row)?;
-            let key = (run.job.clone(), run.scheduled_at);
-            let claimed = if run.status == RunStatus::Skipped {
-                Claimed::Skipped(run)
-            } else {
-                Claimed::Run(run)
-            };
-            Ok((key, claimed))
+            Ok(((run.job.clone(), run.scheduled_at), claimed(run)))
         })
         .collect()
 }
