@@ -25,7 +25,6 @@ use clap::{Args, ValueEnum};
 
 use self::table::{BASELINE, Goal, PartSummary};
 use self::targets::{Kind, Programs, Running};
-use crate::cli::measure;
 use crate::load::chart::{self, Series};
 use crate::load::client::Target;
 use crate::load::report::{mebibytes, micros, thousands};
@@ -413,7 +412,7 @@ async fn rounds(
                 server_pid: Some(target.pid()),
             };
             let label = target.kind.name();
-            let report = measure(&plan, Some(label), args.threads).await?;
+            let report = Report::measure(&plan, Some(label), args.threads).await?;
             eprintln!(
                 "{name} round {round}/{}: {label:<10} {:>9} req/s  p50 {:>8}  p99 {:>8}  errors {}",
                 args.rounds,
