@@ -265,7 +265,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<i32> {
             label: report.label.clone(),
             points: report.total.spectrum.clone(),
         }];
-        std::fs::write(file, chart::svg(&title, &series))
+        std::fs::write(file, chart::svg(&title, &series)?)
             .with_context(|| format!("cannot write {}", file.display()))?;
     }
     Ok(if report.passed() { 0 } else { EXIT_THRESHOLDS_FAILED })
@@ -295,7 +295,7 @@ pub fn chart(args: &ChartArgs) -> anyhow::Result<()> {
             points: report.total.spectrum,
         });
     }
-    std::fs::write(&args.output, chart::svg(&args.title, &series))
+    std::fs::write(&args.output, chart::svg(&args.title, &series)?)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!("wrote {}", args.output.display());
     Ok(())

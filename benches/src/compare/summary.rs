@@ -121,6 +121,6 @@ pub(super) fn write_chart(
             });
         }
     }
-    std::fs::write(out.join(format!("{name}.svg")), chart::svg(title, &series))?;
+    std::fs::write(out.join(format!("{name}.svg")), chart::svg(title, &series)?)?;
     Ok(())
 }
