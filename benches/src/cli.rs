@@ -13,7 +13,6 @@ use crate::compare::CompareArgs;
 use crate::load::chart::{self, Series};
 use crate::load::client::{self, Target};
 use crate::load::scenario::{BodySource, Scenario, ScenarioSet, parse_header, parse_size};
-use crate::load::system::{self, CoreSharing};
 use crate::load::threshold::{Thresholds, parse_duration, parse_rate};
 use crate::load::{EXIT_THRESHOLDS_FAILED, Mix, Report, RunPlan};
 
@@ -249,8 +248,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<i32> {
         progress: args.progress(),
         server_pid: args.server_pid,
     };
-    let report = measure(&plan, args.label.as_deref(), args.threads).await?;
-    let mut report = report;
+    let mut report = Report::measure(&plan, args.label.as_deref(), args.threads).await?;
     report.thresholds = args.thresholds().check(&report);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -267,18 +265,10 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<i32> {
             label: report.label.clone(),
             points: report.total.spectrum.clone(),
         }];
-        std::fs::write(file, chart::svg(&title, &series))
+        std::fs::write(file, chart::svg(&title, &series)?)
             .with_context(|| format!("cannot write {}", file.display()))?;
     }
     Ok(if report.passed() { 0 } else { EXIT_THRESHOLDS_FAILED })
-}
-
-/// Runs a plan and makes its report (no thresholds): shared by `run` and `compare`.
-pub async fn measure(plan: &RunPlan, label: Option<&str>, threads: usize) -> anyhow::Result<Report> {
-    let cores = CoreSharing::detect(plan.server_pid);
-    let load = system::load_average();
-    let result = crate::load::run(plan.clone()).await?;
-    Ok(Report::new(plan, &result, label, threads, cores, load))
 }
 
 fn mode_title(report: &Report) -> String {
@@ -305,7 +295,7 @@ pub fn chart(args: &ChartArgs) -> anyhow::Result<()> {
             points: report.total.spectrum,
         });
     }
-    std::fs::write(&args.output, chart::svg(&args.title, &series))
+    std::fs::write(&args.output, chart::svg(&args.title, &series)?)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!("wrote {}", args.output.display());
     Ok(())

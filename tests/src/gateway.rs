@@ -142,21 +142,17 @@ impl TestGateway {
     /// Polls `GET /plugins` until the plugin `name` has counted `calls`
     /// invocations (a call is counted when it enters the plugin); at most 5 s.
     pub async fn wait_for_invocations(&self, name: &str, calls: u64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        loop {
+        let counted = crate::wait::until(Duration::from_secs(5), Duration::from_millis(10), async || {
             let seen = self
                 .plugin(name)
                 .await
                 .and_then(|p| p["stats"]["invocations"].as_u64())
                 .unwrap_or(0);
-            if seen >= calls {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{name} counted {seen} of {calls} calls after 5 s"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            if seen >= calls { Ok(()) } else { Err(seen) }
+        })
+        .await;
+        if let Err(seen) = counted {
+            panic!("{name} counted {seen} of {calls} calls after 5 s");
         }
     }
 

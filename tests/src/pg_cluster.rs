@@ -9,11 +9,13 @@
 //! The server is always stopped (immediately) when the value is dropped.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use tempfile::TempDir;
 use tokio::process::Command;
+
+use crate::ports::on_free_port;
+use crate::process::{Finished, output};
 
 /// Bound on `initdb`, and on each `pg_ctl start` / `stop`.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,19 +61,18 @@ impl PrivateCluster {
                     .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
             })
             .await;
-        assert!(output.status.success(), "initdb failed: {}", describe(&output));
-        // The free port is found by binding and releasing it, so another
-        // process may take it first: then try another.
-        for _attempt in 0..3 {
-            cluster.port = free_port();
-            if cluster.pg_ctl_start().await {
-                return cluster;
-            }
-        }
-        panic!(
+        assert!(output.status.success(), "initdb failed: {}", output.describe());
+        let started = on_free_port(async |port| {
+            cluster.port = port;
+            cluster.pg_ctl_start().await.then_some(())
+        })
+        .await;
+        assert!(
+            started.is_some(),
             "the private PostgreSQL did not start in 3 tries; its log:\n{}",
             cluster.log()
         );
+        cluster
     }
 
     pub fn port(&self) -> u16 {
@@ -93,7 +94,7 @@ impl PrivateCluster {
                     .args(["-m", "immediate", "-w", "-t", PG_CTL_WAIT_SECS, "stop"]);
             })
             .await;
-        assert!(output.status.success(), "pg_ctl stop failed: {}", describe(&output));
+        assert!(output.status.success(), "pg_ctl stop failed: {}", output.describe());
     }
 
     /// Starts the server again on the same port, and waits until it accepts
@@ -140,7 +141,7 @@ impl PrivateCluster {
     }
 
     /// Runs the server program `program` (as `postgres` when we are root).
-    async fn run(&self, program: &str, args: impl FnOnce(&mut Command)) -> Output {
+    async fn run(&self, program: &str, args: impl FnOnce(&mut Command)) -> Finished {
         let path = self.bin.join(program);
         let mut command = if self.as_postgres {
             let mut c = Command::new("runuser");
@@ -150,11 +151,7 @@ impl PrivateCluster {
             Command::new(&path)
         };
         args(&mut command);
-        command.current_dir(self.dir.path()).kill_on_drop(true);
-        tokio::time::timeout(COMMAND_TIMEOUT, command.output())
-            .await
-            .unwrap_or_else(|_| panic!("{program} did not finish within {COMMAND_TIMEOUT:?}"))
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()))
+        output(command.current_dir(self.dir.path()), COMMAND_TIMEOUT).await
     }
 }
 
@@ -207,18 +204,4 @@ fn server_bin_dir() -> PathBuf {
 fn running_as_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }

@@ -1,33 +1,37 @@
-//! [`GatewayProcess`]: the `flexcore-gateway` binary started as an operator
-//! starts it, for what only a process shows: signals, exit codes, its log.
+//! Child processes of a test: [`TestProcess`], a started program with the
+//! file its log goes to, and what every test does with one (wait until it
+//! serves, stop it with SIGTERM or SIGKILL, read its log in a failure
+//! message); [`flexcore_command`], a FlexCore binary in an environment of the
+//! test's making; [`output`], a program run to its end; [`installed`], where
+//! an optional program (nginx, `redis-server`) lives.
 //!
-//! Its stdout and stderr go to files (a pipe nobody reads could fill and stall
-//! it), read back with [`GatewayProcess::stderr`]. It is killed when dropped.
+//! A process is killed when its value is dropped, so a failing test leaves
+//! nothing running. Its output goes to files, never to a pipe nobody reads
+//! (which could fill and stall it).
 
-use std::net::SocketAddr;
-use std::path::Path;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
-use crate::artifacts::gateway_binary;
-use crate::gateway::client;
+use crate::{signals, wait};
 
-/// How long the binary may take to answer `/health` after it starts.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often [`TestProcess::wait_ready`] asks.
+const READY_POLL: Duration = Duration::from_millis(20);
+/// How long a SIGKILLed process may take to be gone.
+const KILL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A running `flexcore-gateway` process.
-pub struct GatewayProcess {
-    pub addr: SocketAddr,
-    pub client: reqwest::Client,
+/// A running child process; killed when dropped.
+pub struct TestProcess {
+    /// Its name in messages (`flexcore-gateway`, `node-2`, `nginx`).
+    what: String,
     child: Child,
-    plugin_dir: TempDir,
-    logs: TempDir,
+    log: PathBuf,
 }
 
-/// The output of a gateway binary run to its end.
+/// The output of a program run to its end.
 #[derive(Debug)]
 pub struct Finished {
     pub status: ExitStatus,
@@ -35,125 +39,121 @@ pub struct Finished {
     pub stderr: String,
 }
 
-impl GatewayProcess {
-    /// Starts `flexcore-gateway --listen 127.0.0.1:<free port> --plugin-dir
-    /// <fresh plugin folder>` plus `args`, with `env` added to an environment
-    /// cleared of `FLEXCORE_*` and `RUST_LOG`; returns once `/health` answers.
-    pub async fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut plugin_dir = crate::plugin_dir();
-        // The free port is found by binding and releasing it, so another
-        // process may take it first: then try again on another port.
-        for _attempt in 0..3 {
-            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            let logs = tempfile::tempdir().unwrap();
-            let mut command = gateway_command(env);
-            command
-                .arg("--listen")
-                .arg(addr.to_string())
-                .arg("--plugin-dir")
-                .arg(plugin_dir.path())
-                .args(args)
-                .stdout(log_file(logs.path(), "stdout"))
-                .stderr(log_file(logs.path(), "stderr"));
-            let child = command.spawn().expect("the gateway binary starts");
-            let mut process = Self {
-                addr,
-                client: client(),
-                child,
-                plugin_dir,
-                logs,
-            };
-            if process.wait_healthy().await {
-                return process;
-            }
-            let log = process.stderr();
-            assert!(
-                log.contains("cannot listen"),
-                "the gateway exited before serving; its log:\n{log}"
-            );
-            plugin_dir = process.plugin_dir;
+impl TestProcess {
+    /// Starts `command` (stdin closed, killed on drop), whose output the
+    /// caller has sent to files; `log` is the file failure messages show.
+    pub fn spawn(what: &str, command: &mut Command, log: &Path) -> Self {
+        let child = command
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+        Self {
+            what: what.to_owned(),
+            child,
+            log: log.to_owned(),
         }
-        panic!("the gateway found no free port in 3 tries")
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+    /// Its pid, while it runs.
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Everything it wrote to its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Polls `ready` until it says yes (true) or the process exits (false);
+    /// panics, with the log, past `within`.
+    pub async fn wait_ready(&mut self, within: Duration, mut ready: impl AsyncFnMut() -> bool) -> bool {
+        let child = &mut self.child;
+        let outcome = wait::until(within, READY_POLL, async || {
+            if child.try_wait().unwrap().is_some() {
+                return Ok(false);
+            }
+            if ready().await { Ok(true) } else { Err(()) }
+        })
+        .await;
+        outcome.unwrap_or_else(|()| {
+            panic!(
+                "{} was not ready within {within:?}; its log:\n{}",
+                self.what,
+                self.log()
+            )
+        })
     }
 
     /// Sends SIGTERM, as an init system or an orchestrator stops a service.
     pub fn terminate(&self) {
-        let pid = self.child.id().expect("the gateway is still running");
-        let pid = libc::pid_t::try_from(pid).unwrap();
-        // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own
-        // child, which cannot have been reaped (and its pid reused) while we
-        // hold its `Child` without having waited on it.
-        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(rc, 0, "kill(SIGTERM) failed");
+        signals::terminate(&self.child).unwrap_or_else(|e| panic!("SIGTERM to {}: {e}", self.what));
     }
 
-    /// Sends SIGKILL (`kill -9`): the process ends at once, with no chance to
-    /// clean up or flush anything; returns once it has exited (at most 5 s).
+    /// Sends SIGKILL (`kill -9`) without waiting: the process ends at once,
+    /// with no chance to clean up or flush anything.
+    pub fn start_kill(&mut self) {
+        let _ = self.child.start_kill();
+    }
+
+    /// SIGKILL, and waits until the process is gone (at most 5 s).
     pub async fn kill(&mut self) -> ExitStatus {
-        self.child.start_kill().expect("SIGKILL can be sent to the gateway");
-        self.wait_exit(Duration::from_secs(5)).await
+        self.child
+            .start_kill()
+            .unwrap_or_else(|e| panic!("SIGKILL to {}: {e}", self.what));
+        self.wait_exit(KILL_TIMEOUT).await
     }
 
     /// Waits for the process to exit, at most `within`.
     pub async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        tokio::time::timeout(within, self.child.wait())
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "the gateway did not exit within {within:?}; its log:\n{}",
-                    self.stderr()
-                )
-            })
-            .unwrap()
-    }
-
-    /// Everything the process wrote to stderr (its log) so far.
-    pub fn stderr(&self) -> String {
-        std::fs::read_to_string(self.logs.path().join("stderr")).unwrap_or_default()
-    }
-
-    /// Everything the process wrote to stdout so far.
-    pub fn stdout(&self) -> String {
-        std::fs::read_to_string(self.logs.path().join("stdout")).unwrap_or_default()
-    }
-
-    /// Polls `/health` until it answers 200 (true) or the process exits
-    /// (false); panics after [`START_TIMEOUT`].
-    async fn wait_healthy(&mut self) -> bool {
-        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-        loop {
-            if self.child.try_wait().unwrap().is_some() {
-                return false;
-            }
-            let health = self.client.get(self.url("/health")).send().await;
-            if health.is_ok_and(|r| r.status() == 200) {
-                return true;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the gateway did not answer /health within {START_TIMEOUT:?}; its log:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        match tokio::time::timeout(within, self.child.wait()).await {
+            Ok(status) => status.unwrap(),
+            Err(_) => panic!("{} did not exit within {within:?}; its log:\n{}", self.what, self.log()),
         }
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`. Blocks the
+    /// thread: for `Drop`, which cannot await.
+    pub fn stop_blocking(&mut self, grace: Duration) {
+        if signals::terminate(&self.child).is_ok() {
+            let deadline = std::time::Instant::now() + grace;
+            while std::time::Instant::now() < deadline {
+                if self.child.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = self.child.start_kill();
     }
 }
 
-/// Runs the gateway binary with `args` and `env` (added to an environment
-/// cleared of `FLEXCORE_*` and `RUST_LOG`) until it exits; it must within 10 s.
-pub async fn run_to_exit(args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut command = gateway_command(env);
-    command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = command.spawn().expect("the gateway binary starts");
-    // On timeout the child is dropped, which kills it (kill_on_drop).
-    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+/// The FlexCore binary `program` in an environment cleared of `FLEXCORE_*`
+/// and `RUST_LOG`, so that only what the test sets reaches it.
+pub fn flexcore_command(program: impl AsRef<OsStr>) -> Command {
+    let mut command = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("FLEXCORE_") {
+            command.env_remove(&name);
+        }
+    }
+    command.env_remove("RUST_LOG");
+    command
+}
+
+/// Runs `command` to its end (stdin closed, output captured); it must end
+/// within `within`, or it is killed and the test fails.
+pub async fn output(command: &mut Command, within: Duration) -> Finished {
+    let program = command.as_std().get_program().to_string_lossy().into_owned();
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(within, command.output())
         .await
-        .expect("the gateway exits within 10 s")
-        .unwrap();
+        .unwrap_or_else(|_| panic!("{program} did not finish within {within:?}"))
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
     Finished {
         status: output.status,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -161,27 +161,19 @@ pub async fn run_to_exit(args: &[&str], env: &[(&str, &str)]) -> Finished {
     }
 }
 
-fn gateway_command(env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(gateway_binary());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("FLEXCORE_") {
-            command.env_remove(&name);
-        }
+impl Finished {
+    /// Its exit status and output, for failure messages.
+    pub fn describe(&self) -> String {
+        format!("{}\n{}{}", self.status, self.stdout, self.stderr)
     }
-    command
-        .env_remove("RUST_LOG")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    command
 }
 
-fn log_file(dir: &Path, name: &str) -> std::fs::File {
-    std::fs::File::create(dir.join(name)).unwrap()
-}
-
-/// A port nobody listened on a moment ago.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// Where `program` is installed: on the PATH, or in the sbin folders a
+/// non-root PATH often lacks.
+pub fn installed(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
 }

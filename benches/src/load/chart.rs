@@ -1,10 +1,11 @@
-//! The percentile spectrum as an SVG: latency (log scale) against percentile
-//! on the usual HdrHistogram axis, where 90%, 99%, 99.9%… are equally spaced
-//! (x = log10(1 / (1 − p))), so the tail gets as much room as the body.
-//! Several runs share one chart, one line each, to be compared at a glance.
-//! Written by hand: a few dozen lines of SVG need no plotting library.
+//! The percentile spectrum as an SVG chart: latency on a log axis against
+//! percentile on the usual HdrHistogram axis, where 90%, 99%, 99.9%… are
+//! equally spaced (x = log10(1 / (1 − p))), so the tail gets as much room as
+//! the body. Several runs share one chart, one line each, named in a legend,
+//! to be compared at a glance. Drawn with plotters (its SVG backend only):
+//! what is ours is the choice of axes and ticks.
 
-use std::fmt::Write as _;
+use plotters::prelude::*;
 
 use super::stats::SpectrumPoint;
 
@@ -15,152 +16,138 @@ pub struct Series {
     pub points: Vec<SpectrumPoint>,
 }
 
-const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 540.0;
-const LEFT: f64 = 80.0;
-const RIGHT: f64 = 30.0;
-const TOP: f64 = 50.0;
-const BOTTOM: f64 = 60.0;
-const COLORS: [&str; 8] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+const SIZE: (u32, u32) = (960, 540);
+const COLORS: [RGBColor; 8] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
 ];
 /// The chart stops at 99.9999% (x = 6); the max is drawn at the right edge.
 const MAX_NINES: f64 = 6.0;
 
+/// Where `percentile` sits on the x axis: how many nines it has.
 fn nines(percentile: f64) -> f64 {
     let remaining = (1.0 - percentile / 100.0).max(1e-12);
     (1.0 / remaining).log10().clamp(0.0, MAX_NINES)
 }
 
-/// The chart of `series`, titled `title`.
-pub fn svg(title: &str, series: &[Series]) -> String {
-    let finite = series
-        .iter()
-        .flat_map(|s| &s.points)
-        .filter(|p| p.percentile < 100.0)
-        .map(|p| nines(p.percentile))
-        .fold(0.0, f64::max);
-    let x_end = finite.ceil().clamp(2.0, MAX_NINES);
-    let values = series.iter().flat_map(|s| &s.points).map(|p| p.latency_us.max(1));
-    let (low, high) = values.fold((u64::MAX, 1u64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let low = if low == u64::MAX { 1 } else { low };
-    let y_low = 10f64.powf((low as f64).log10().floor());
-    let y_high = nice_ceiling(high as f64).max(y_low * 10.0);
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let x = |n: f64| LEFT + n / x_end * plot_w;
-    let y = |us: f64| {
-        let span = y_high.log10() - y_low.log10();
-        TOP + plot_h - (us.max(y_low).log10() - y_low.log10()) / span * plot_h
-    };
-
+/// The chart of `series`, titled `title`, as SVG text.
+pub fn svg(title: &str, series: &[Series]) -> anyhow::Result<String> {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        out,
-        r#"<text x="{}" y="28" font-size="16" text-anchor="middle">{}</text>"#,
-        WIDTH / 2.0,
-        escape(title)
-    );
-    // Horizontal grid: 1-2-5 steps per decade.
-    let mut decade = y_low;
-    while decade <= y_high * 1.0001 {
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let axes = Axes::of(series);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            // Room for the last percentile label, centred on the right edge.
+            .margin_right(40)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(
+                0.0..axes.x_end,
+                (axes.y_low..axes.y_high)
+                    .log_scale()
+                    .with_key_points(ticks(axes.y_low, axes.y_high)),
+            )?;
+        chart
+            .configure_mesh()
+            // One tick per nine (x_end is whole, so the ticks are 0, 1, 2…).
+            .x_labels(axes.x_end as usize + 1)
+            .x_max_light_lines(0)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 15))
+            .x_desc("percentile (the max is drawn at the right edge)")
+            .y_desc("latency (log scale)")
+            .x_label_formatter(&|n| percentile_label(*n))
+            .y_label_formatter(&|us| axis_label(*us))
+            .draw()?;
+        for (i, s) in series.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let points = s.points.iter().map(|p| {
+                let x = if p.percentile >= 100.0 {
+                    axes.x_end
+                } else {
+                    nines(p.percentile).min(axes.x_end)
+                };
+                (x, (p.latency_us.max(1) as f64).max(axes.y_low))
+            });
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], color.stroke_width(3)));
+        }
+        if !series.is_empty() {
+            // Bottom right, where a rising spectrum leaves room.
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", 15))
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.4))
+                .draw()?;
+        }
+        root.present()?;
+    }
+    Ok(out)
+}
+
+/// The ranges of both axes: percentiles up to the last nine any series
+/// reaches (at least 99%), latencies from the decade below the lowest to the
+/// round value above the highest.
+struct Axes {
+    x_end: f64,
+    y_low: f64,
+    y_high: f64,
+}
+
+impl Axes {
+    fn of(series: &[Series]) -> Self {
+        let points = || series.iter().flat_map(|s| &s.points);
+        let finite = points()
+            .filter(|p| p.percentile < 100.0)
+            .map(|p| nines(p.percentile))
+            .fold(0.0, f64::max);
+        let values = points().map(|p| p.latency_us.max(1));
+        let (low, high) = values.fold((u64::MAX, 1u64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let low = if low == u64::MAX { 1 } else { low };
+        let y_low = 10f64.powf((low as f64).log10().floor());
+        Self {
+            x_end: finite.ceil().clamp(2.0, MAX_NINES),
+            y_low,
+            y_high: nice_ceiling(high as f64).max(y_low * 10.0),
+        }
+    }
+}
+
+/// The latency ticks: 1, 2 and 5 × 10^k from `low` to `high`.
+fn ticks(low: f64, high: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    let mut decade = low;
+    while decade <= high * 1.0001 {
         for step in [1.0, 2.0, 5.0] {
             let v = decade * step;
-            if v < y_low * 0.9999 || v > y_high * 1.0001 {
-                continue;
+            if v >= low * 0.9999 && v <= high * 1.0001 {
+                ticks.push(v);
             }
-            let yy = y(v);
-            let major = step == 1.0;
-            let _ = writeln!(
-                out,
-                r#"<line x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="{}"/>"#,
-                WIDTH - RIGHT,
-                if major { "#bbb" } else { "#e5e5e5" }
-            );
-            let _ = writeln!(
-                out,
-                r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
-                LEFT - 6.0,
-                yy + 4.0,
-                axis_label(v)
-            );
         }
         decade *= 10.0;
     }
-    // Vertical grid at 0%, 90%, 99%, …
-    for n in 0..=(x_end as u32) {
-        let xx = x(f64::from(n));
-        let label = match n {
-            0 => "0%".to_owned(),
-            n => format!("{}%", 100.0 - 100.0 / 10f64.powi(n as i32)),
-        };
-        let _ = writeln!(
-            out,
-            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{TOP}" y2="{}" stroke="#bbb"/>"##,
-            TOP + plot_h
-        );
-        let _ = writeln!(
-            out,
-            r#"<text x="{xx:.1}" y="{}" text-anchor="middle">{label}</text>"#,
-            TOP + plot_h + 18.0
-        );
+    ticks
+}
+
+/// `0%`, `90%`, `99%`, `99.9%`… for 0, 1, 2, 3… nines.
+fn percentile_label(nines: f64) -> String {
+    match nines.round() as i32 {
+        0 => "0%".to_owned(),
+        n => format!("{}%", 100.0 - 100.0 / 10f64.powi(n)),
     }
-    let _ = writeln!(
-        out,
-        r#"<text x="{}" y="{}" text-anchor="middle">percentile (the max is drawn at the right edge)</text>"#,
-        LEFT + plot_w / 2.0,
-        HEIGHT - 14.0
-    );
-    let _ = writeln!(
-        out,
-        r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">latency (log scale)</text>"#,
-        TOP + plot_h / 2.0,
-        TOP + plot_h / 2.0
-    );
-    let _ = writeln!(
-        out,
-        r##"<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#333"/>"##
-    );
-    for (i, s) in series.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
-        let points: Vec<String> = s
-            .points
-            .iter()
-            .map(|p| {
-                let n = if p.percentile >= 100.0 {
-                    x_end
-                } else {
-                    nines(p.percentile).min(x_end)
-                };
-                format!("{:.1},{:.1}", x(n), y(p.latency_us as f64))
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
-            points.join(" ")
-        );
-        // The legend sits at the bottom right, where a rising spectrum
-        // leaves room.
-        let widest = series.iter().map(|s| s.label.chars().count()).max().unwrap_or(0) as f64;
-        let lx = (WIDTH - RIGHT - 60.0 - widest * 6.6).max(LEFT + 12.0);
-        let ly = TOP + plot_h - 14.0 - 18.0 * (series.len() - 1 - i) as f64;
-        let _ = writeln!(
-            out,
-            r#"<line x1="{lx:.1}" x2="{:.1}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="3"/><text x="{:.1}" y="{}">{}</text>"#,
-            lx + 24.0,
-            lx + 30.0,
-            ly + 4.0,
-            escape(&s.label)
-        );
-    }
-    out.push_str("</svg>\n");
-    out
 }
 
 /// `500 µs`, `2 ms`, `1.5 s`: axis ticks are round, so no decimals needed.
@@ -185,20 +172,23 @@ fn nice_ceiling(v: f64) -> f64 {
         .unwrap_or(decade * 10.0)
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::load::stats::Latency;
 
+    /// The text of every `<text>` element, in order.
+    fn texts(svg: &str) -> Vec<&str> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>').and_then(|(_, rest)| rest.split_once("</text>")))
+            .map(|(text, _)| text.trim())
+            .collect()
+    }
+
     #[test]
-    fn one_line_per_run_with_its_label() {
+    fn one_line_per_run_named_in_the_legend_over_labelled_axes() {
         let mut fast = Latency::new();
         let mut slow = Latency::new();
         for us in 1..=10_000 {
@@ -217,22 +207,45 @@ mod tests {
                     points: slow.spectrum(5),
                 },
             ],
-        );
-        assert_eq!(chart.matches("<polyline").count(), 2);
-        assert!(chart.contains("bare &amp; hyper") && chart.contains("echo &lt;64 B&gt;"));
-        assert!(chart.contains(">99%<") && chart.contains(">99.9%<"));
+        )
+        .unwrap();
+        let texts = texts(&chart);
+        for expected in [
+            "echo &lt;64 B&gt;",
+            "bare &amp; hyper",
+            "gateway",
+            "99%",
+            "99.9%",
+            "latency (log scale)",
+            "10 µs",
+            "1 ms",
+            "5 ms",
+        ] {
+            assert!(texts.contains(&expected), "{expected:?} in {texts:?}");
+        }
+        // Each run's line (2 px wide), and its sample in the legend (3 px).
+        assert_eq!(chart.matches(r#"stroke-width="2""#).count(), 2, "{chart}");
+        assert_eq!(chart.matches(r#"stroke-width="3""#).count(), 2, "{chart}");
         assert!(chart.trim_end().ends_with("</svg>"));
         assert!(!chart.contains("NaN") && !chart.contains("inf"));
     }
 
     #[test]
     fn an_empty_chart_is_still_valid() {
-        let chart = svg("nothing", &[]);
-        assert!(chart.contains("<svg") && !chart.contains("NaN"));
+        let chart = svg("nothing", &[]).unwrap();
+        assert!(chart.contains("<svg") && chart.trim_end().ends_with("</svg>") && !chart.contains("NaN"));
+        assert!(!chart.contains(r#"stroke-width="2""#), "no line: {chart}");
+    }
+
+    #[test]
+    fn ticks_are_round() {
         assert_eq!(nice_ceiling(730.0), 1000.0);
         assert_eq!(nice_ceiling(150.0), 200.0);
+        assert_eq!(ticks(10.0, 200.0), [10.0, 20.0, 50.0, 100.0, 200.0]);
         assert_eq!(axis_label(500_000.0), "500 ms");
         assert_eq!(axis_label(20.0), "20 µs");
         assert_eq!(axis_label(2_000_000.0), "2 s");
+        assert_eq!(percentile_label(0.0), "0%");
+        assert_eq!(percentile_label(3.0), "99.9%");
     }
 }

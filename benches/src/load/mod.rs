@@ -2,7 +2,8 @@
 //!
 //! How a run flows, and the module for each part:
 //! - [`scenario`]: what to send (method, path, headers, body, weight), from
-//!   command-line flags or TOML scenario files, and the weighted [`Mix`];
+//!   command-line flags or TOML scenario files;
+//! - [`mix`]: the weighted [`Mix`] of the scenarios, request by request;
 //! - [`client`]: the target address and one keep-alive connection on hyper's
 //!   client, driven in the caller's task;
 //! - [`run`]: the engine. Closed loop (N connections, each sends when its last
@@ -22,6 +23,7 @@
 
 pub mod chart;
 pub mod client;
+pub mod mix;
 pub mod progress;
 pub mod report;
 pub mod run;
@@ -30,9 +32,10 @@ pub mod stats;
 pub mod system;
 pub mod threshold;
 
+pub use mix::Mix;
 pub use report::Report;
 pub use run::{RunPlan, run};
-pub use scenario::{Mix, Scenario, ScenarioSet};
+pub use scenario::{Scenario, ScenarioSet};
 
 /// Exit code of a run whose thresholds were not met (k6 uses 99; any
 /// non-zero works for CI; this one is distinct from errors (1) and usage (2)).

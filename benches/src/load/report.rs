@@ -1,7 +1,8 @@
 //! A run's [`Report`]: the setup it ran with, what each scenario and the
 //! whole mix measured, what the machine did meanwhile and the thresholds'
-//! verdicts. Serialised as-is for `--json` (and read back by `chart` and
-//! `compare`); [`Report::text`] is the human form.
+//! [`Verdict`]s. [`Report::measure`] runs a plan and makes its report (for
+//! `run` and `compare` alike). Serialised as-is for `--json` (and read back
+//! by `chart` and `compare`); [`Report::text`] is the human form.
 
 use std::fmt::Write as _;
 
@@ -9,8 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::run::{RunPlan, RunResult};
 use super::stats::{ErrorCounts, LatencySummary, Recorder, SpectrumPoint};
-use super::system::{CoreSharing, CpuUse, ServerMemory};
-use super::threshold::Verdict;
+use super::system::{self, CoreSharing, CpuUse, ServerMemory};
 
 /// Points per halving of the distance to 100% in the stored spectrum.
 const SPECTRUM_TICKS: u32 = 5;
@@ -31,6 +31,16 @@ pub struct Report {
     pub cpu: CpuUse,
     pub server_memory: Option<ServerMemory>,
     pub thresholds: Vec<Verdict>,
+}
+
+/// One threshold's outcome (the thresholds are checked in
+/// [`threshold`](super::threshold)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub name: String,
+    pub limit: String,
+    pub actual: String,
+    pub passed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,6 +98,15 @@ impl Measured {
 }
 
 impl Report {
+    /// Runs `plan` and makes its report, with what the machine did meanwhile
+    /// (no thresholds checked yet).
+    pub async fn measure(plan: &RunPlan, label: Option<&str>, client_threads: usize) -> anyhow::Result<Self> {
+        let cores = CoreSharing::detect(plan.server_pid);
+        let load = system::load_average();
+        let result = super::run(plan.clone()).await?;
+        Ok(Self::new(plan, &result, label, client_threads, cores, load))
+    }
+
     pub fn new(
         plan: &RunPlan,
         result: &RunResult,

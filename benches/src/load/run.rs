@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use super::client::{Conn, Failure, Target};
+use super::mix::Mix;
 use super::progress::{self, Live};
-use super::scenario::Mix;
 use super::stats::{Latency, Recorder};
 use super::system::{CpuMark, CpuUse, RssSampler, ServerMemory};
 

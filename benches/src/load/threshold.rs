@@ -2,13 +2,13 @@
 //! `--max-error-rate 0.1%`, `--min-rps 20000`, `--max-rss 64MiB`. Each one
 //! given becomes a [`Verdict`] in the report; any failed one makes
 //! `flexcore-load` exit with [`EXIT_THRESHOLDS_FAILED`](super::EXIT_THRESHOLDS_FAILED).
+//! Also the parsers of the limits' values (rates and durations).
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use serde::{Deserialize, Serialize};
 
-use super::report::{Report, mebibytes, micros, thousands};
+use super::report::{Report, Verdict, mebibytes, micros, thousands};
 
 /// Limits on the whole run (every scenario together).
 #[derive(Debug, Clone, Default)]
@@ -21,15 +21,6 @@ pub struct Thresholds {
     pub max_latency: Option<Duration>,
     pub min_rps: Option<f64>,
     pub max_rss: Option<u64>,
-}
-
-/// One threshold's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    pub name: String,
-    pub limit: String,
-    pub actual: String,
-    pub passed: bool,
 }
 
 /// Parses `0.01`, `1%` or `0.5 %` as a fraction.

@@ -102,18 +102,12 @@ impl WindmillStandin {
     /// Brings the server back on the same port.
     pub async fn restart(&self) {
         self.stop();
-        let mut tries = 0;
-        let listener = loop {
-            match TcpListener::bind(self.addr).await {
-                Ok(listener) => break listener,
-                Err(e) if tries < 50 => {
-                    tries += 1;
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
-            }
-        };
+        // The old listener's port may take a moment to be free again.
+        let listener = crate::wait::until(Duration::from_secs(5), Duration::from_millis(100), async || {
+            TcpListener::bind(self.addr).await
+        })
+        .await
+        .unwrap_or_else(|e| panic!("cannot listen on {} again: {e}", self.addr));
         self.serve(listener);
     }
 

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use flexcore_tests::recorder::{self, Tally};
+use flexcore_tests::wait;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use crate::harness::{Cluster, Settings, publish};
 
@@ -32,24 +32,20 @@ async fn a_target_that_keeps_failing_is_dead_lettered_after_its_attempts() {
         );
     }
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let letters = loop {
+    let letters = wait::until(Duration::from_secs(20), Duration::from_millis(100), async || {
         let dead = cluster
             .get_json(cluster.live().next().unwrap(), "/events/dead")
             .await
             .unwrap();
         let letters = dead["dead_letters"].as_array().unwrap().clone();
         if letters.len() >= EVENTS {
-            break letters;
+            Ok(letters)
+        } else {
+            Err(dead)
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} dead letters after 20 s: {dead};{}",
-            letters.len(),
-            cluster.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await
+    .unwrap_or_else(|dead| panic!("fewer than {EVENTS} dead letters after 20 s: {dead};{}", cluster.logs()));
     assert_eq!(letters.len(), EVENTS, "one letter per event: {letters:?}");
     let ids: HashSet<&str> = letters.iter().map(|l| l["event"]["id"].as_str().unwrap()).collect();
     assert_eq!(ids, published.iter().map(String::as_str).collect());

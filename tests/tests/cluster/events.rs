@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use flexcore_tests::recorder::Tally;
+use flexcore_tests::wait;
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -70,14 +70,11 @@ async fn ten_thousand_events_are_delivered_once_or_more_despite_a_node_killed_mi
 
     // Halfway, kill the leader: it leaves entries read and not acknowledged
     // (and some delivered but not yet acknowledged), and its chores stop.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while acked.load(Ordering::Relaxed) < EVENTS / 2 {
-        assert!(
-            Instant::now() < deadline,
-            "half the events were not published within 120 s"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let halfway = wait::until_some(Duration::from_secs(120), Duration::from_millis(5), async || {
+        (acked.load(Ordering::Relaxed) >= EVENTS / 2).then_some(())
+    })
+    .await;
+    assert!(halfway.is_some(), "half the events were not published within 120 s");
     cluster.kill(&leader).await;
     let killed_at = acked.load(Ordering::Relaxed);
 
@@ -94,24 +91,7 @@ async fn ten_thousand_events_are_delivered_once_or_more_despite_a_node_killed_mi
 
     // Delivered, and nothing left pending anywhere (the dead node's entries
     // were reclaimed and finished by the new leader).
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let tally = loop {
-        let tally = Tally::of(&cluster.deliveries());
-        if tally.missing(&published).is_empty() && cluster.pending().await == 0 {
-            break tally;
-        }
-        if Instant::now() > deadline {
-            let missing = tally.missing(&published);
-            panic!(
-                "after 90 s, {} acknowledged events were never delivered (e.g. {:?}) and {} are pending;{}",
-                missing.len(),
-                missing.iter().take(5).collect::<Vec<_>>(),
-                cluster.pending().await,
-                cluster.logs()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let tally = cluster.wait_delivered(&published, Duration::from_secs(90)).await;
     let delivered_after = started.elapsed();
     let duplicates = tally.duplicates();
     println!(

@@ -3,22 +3,20 @@
 //! plus two recorders: `recorder`, and `broken`, which records and fails),
 //! one config file per node; and what tests ask of it.
 //!
-//! Nodes are the built binary, not the library in-process, because the tests
-//! kill them with SIGKILL. Every wait is bounded by a deadline.
+//! Nodes are the built binary ([`GatewayProcess`]), not the library
+//! in-process, because the tests kill them with SIGKILL. Every wait is
+//! bounded by a deadline ([`wait`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use flexcore_infra::redis::redis;
-use flexcore_tests::TestDatabase;
-use flexcore_tests::artifacts::gateway_binary;
-use flexcore_tests::recorder::{self, Delivery};
+use flexcore_tests::gateway_process::Launch;
+use flexcore_tests::recorder::{self, Delivery, Tally};
+use flexcore_tests::{GatewayProcess, TestDatabase, wait};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
-use tokio::time::Instant;
 
 /// The machine's shared Redis, or `FLEXCORE_TEST_REDIS_URL`.
 pub fn shared_redis_url() -> String {
@@ -68,8 +66,7 @@ pub struct Cluster {
 pub struct Node {
     pub id: String,
     pub addr: SocketAddr,
-    child: Child,
-    log: PathBuf,
+    process: GatewayProcess,
     killed: bool,
 }
 
@@ -185,20 +182,15 @@ impl Cluster {
 
     /// Waits until the live nodes agree on the members and the leader.
     pub async fn wait_agreed(&self, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(leader) = self.agreed_leader().await {
-                return leader;
-            }
-            if Instant::now() > deadline {
-                let mut views = String::new();
-                for node in self.live() {
-                    views += &format!("\n{}: {:?}", node.id, self.get_json(node, "/cluster").await);
-                }
-                panic!("the nodes did not agree within {within:?}; their views:{views}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let every = Duration::from_millis(50);
+        if let Some(leader) = wait::until_some(within, every, async || self.agreed_leader().await).await {
+            return leader;
         }
+        let mut views = String::new();
+        for node in self.live() {
+            views += &format!("\n{}: {:?}", node.id, self.get_json(node, "/cluster").await);
+        }
+        panic!("the nodes did not agree within {within:?}; their views:{views}");
     }
 
     /// The live nodes whose `GET /info` says they lead.
@@ -251,6 +243,33 @@ impl Cluster {
         }
     }
 
+    /// Waits until every event of `published` has reached the `recorder`
+    /// and nothing is left pending; returns who got what.
+    pub async fn wait_delivered(&self, published: &[String], within: Duration) -> Tally {
+        let delivered = wait::until(within, Duration::from_millis(200), async || {
+            let tally = Tally::of(&self.deliveries());
+            if tally.missing(published).is_empty() && self.pending().await == 0 {
+                Ok(tally)
+            } else {
+                Err(tally)
+            }
+        })
+        .await;
+        match delivered {
+            Ok(tally) => tally,
+            Err(tally) => {
+                let missing = tally.missing(published);
+                panic!(
+                    "after {within:?}, {} acknowledged events were never delivered (e.g. {:?}) and {} are pending;{}",
+                    missing.len(),
+                    missing.iter().take(5).collect::<Vec<_>>(),
+                    self.pending().await,
+                    self.logs()
+                );
+            }
+        }
+    }
+
     /// The log of every node, for failure messages.
     pub fn logs(&self) -> String {
         self.nodes
@@ -263,7 +282,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         for node in &mut self.nodes {
-            let _ = node.child.start_kill();
+            node.process.start_kill();
         }
         // The keys of this test only; a thread of its own, as the test's
         // runtime must not be blocked.
@@ -303,46 +322,22 @@ fn delete_keys(url: &str, pattern: &str) -> Option<()> {
 impl Node {
     /// Starts the binary with `config` on a free port; returns once `/health` answers.
     async fn spawn(id: &str, config: &Path, plugins: &Path, dir: &Path) -> Self {
-        let log = dir.join(format!("{id}.log"));
-        // A free port is found by binding and releasing it, so another
-        // process may take it first: then try another.
-        for _attempt in 0..3 {
-            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            let mut command = Command::new(gateway_binary());
-            for (name, _) in std::env::vars_os() {
-                if name.to_string_lossy().starts_with("FLEXCORE_") {
-                    command.env_remove(&name);
-                }
-            }
-            command
-                .env_remove("RUST_LOG")
-                .arg("--config")
-                .arg(config)
-                .arg("--listen")
-                .arg(addr.to_string())
-                .arg("--plugin-dir")
-                .arg(plugins)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap())
-                .kill_on_drop(true);
-            let mut node = Self {
-                id: id.to_owned(),
-                addr,
-                child: command.spawn().expect("the gateway binary starts"),
-                log: log.clone(),
-                killed: false,
-            };
-            if node.wait_healthy(Duration::from_secs(20)).await {
-                return node;
-            }
-            assert!(
-                node.log().contains("cannot listen"),
-                "{id} exited before serving; its log:\n{}",
-                node.log()
-            );
+        let config = config.to_string_lossy();
+        let process = GatewayProcess::launch(Launch {
+            name: id,
+            args: &["--config", &config],
+            env: &[],
+            plugin_dir: plugins,
+            logs: dir,
+            start_timeout: Duration::from_secs(20),
+        })
+        .await;
+        Self {
+            id: id.to_owned(),
+            addr: process.addr,
+            process,
+            killed: false,
         }
-        panic!("{id} found no free port in 3 tries")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -350,52 +345,20 @@ impl Node {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.stderr()
     }
 
     /// SIGKILL (`kill -9`), and wait until the process is gone (at most 5 s).
     pub async fn kill(&mut self) {
-        self.child.start_kill().unwrap();
-        tokio::time::timeout(Duration::from_secs(5), self.child.wait())
-            .await
-            .expect("a killed node exits within 5 s")
-            .unwrap();
+        self.process.kill().await;
         self.killed = true;
     }
 
     /// Sends SIGTERM (a clean stop) and waits for the exit (at most 15 s).
     pub async fn terminate(&mut self) {
-        let pid = libc::pid_t::try_from(self.child.id().unwrap()).unwrap();
-        // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own
-        // child, not yet waited for, so it cannot have been reused.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
-            .await
-            .expect("a terminated node exits within 15 s")
-            .unwrap();
+        self.process.terminate();
+        self.process.wait_exit(Duration::from_secs(15)).await;
         self.killed = true;
-    }
-
-    /// Polls `/health` until it answers 200 (true) or the process exits (false).
-    async fn wait_healthy(&mut self, within: Duration) -> bool {
-        let client = flexcore_tests::gateway::client();
-        let deadline = Instant::now() + within;
-        loop {
-            if self.child.try_wait().unwrap().is_some() {
-                return false;
-            }
-            let health = client.get(self.url("/health")).send().await;
-            if health.is_ok_and(|r| r.status() == 200) {
-                return true;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not answer /health within {within:?}; its log:\n{}",
-                self.id,
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
     }
 }
 
@@ -433,23 +396,7 @@ pub async fn publish(
         .ok_or_else(|| format!("{node}: no id in {body}"))
 }
 
-/// A port nobody listened on a moment ago.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A TOML basic string.
 fn toml_string(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// Where `program` is installed: on the PATH, or in the sbin folders a
-/// non-root PATH often lacks.
-pub fn installed(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }

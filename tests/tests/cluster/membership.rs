@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use flexcore_tests::wait;
 use tokio::time::Instant;
 
 use crate::harness::{Cluster, MEMBER_TTL, Settings, node_ids};
@@ -13,11 +14,11 @@ async fn every_node_lists_the_same_three_nodes_and_the_same_single_leader() {
     let leader = cluster.wait_agreed(Duration::from_secs(10)).await;
     // A node's first heartbeat may come before its plugins are loaded; the
     // next one (a heartbeat interval later) lists them.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while !every_member_lists(&cluster, "recorder").await {
-        assert!(Instant::now() < deadline, "members do not list their plugins after 3 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let listed = wait::until_some(Duration::from_secs(3), Duration::from_millis(50), async || {
+        every_member_lists(&cluster, "recorder").await.then_some(())
+    })
+    .await;
+    assert!(listed.is_some(), "members do not list their plugins after 3 s");
 
     for node in cluster.live() {
         let response = cluster.client.get(node.url("/cluster")).send().await.unwrap();

@@ -9,11 +9,13 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use flexcore_tests::TestProcess;
+use flexcore_tests::ports::on_free_port;
+use flexcore_tests::process::installed;
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
-use tokio::time::Instant;
+use tokio::process::Command;
 
-use crate::harness::{Cluster, Settings, free_port, installed};
+use crate::harness::{Cluster, Settings};
 
 const CALLS: usize = 3_000;
 const AFTER_KILL: usize = 1_000;
@@ -131,8 +133,8 @@ fn count_by_node(served: &[Result<String, String>]) -> HashMap<String, usize> {
 /// (config, pid, logs, temporary files) in a folder of its own.
 struct Nginx {
     addr: SocketAddr,
-    child: Child,
-    dir: TempDir,
+    process: TestProcess,
+    _dir: TempDir,
 }
 
 impl Nginx {
@@ -141,57 +143,44 @@ impl Nginx {
             flexcore_tests::artifacts::workspace_root().join("infra/nginx/flexcore.conf.template"),
         )
         .unwrap();
-        for _attempt in 0..3 {
+        let started = on_free_port(async |port| {
             let dir = tempfile::tempdir().unwrap();
-            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
             let config = dir.path().join("nginx.conf");
             std::fs::write(&config, fill(&template, addr, nodes)).unwrap();
             std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
-            let child = Command::new(binary)
+            let log = dir.path().join("error.log");
+            let mut command = Command::new(binary);
+            command
                 .arg("-p")
                 .arg(dir.path())
                 .arg("-c")
                 .arg(&config)
                 .arg("-e")
-                .arg(dir.path().join("error.log"))
+                .arg(&log)
                 .arg("-g")
                 .arg("daemon off;")
-                .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("nginx starts");
-            let mut nginx = Self { addr, child, dir };
-            if nginx.wait_listening().await {
-                return nginx;
+                .stderr(Stdio::null());
+            let mut process = TestProcess::spawn("nginx", &mut command, &log);
+            let listening = async || tokio::net::TcpStream::connect(addr).await.is_ok();
+            if process.wait_ready(Duration::from_secs(10), listening).await {
+                return Some(Self {
+                    addr,
+                    process,
+                    _dir: dir,
+                });
             }
-            let log = nginx.error_log();
+            let log = process.log();
             assert!(log.contains("Address already in use"), "nginx did not start:\n{log}");
-        }
-        panic!("nginx found no free port in 3 tries")
-    }
-
-    /// True once nginx accepts connections, false if it exited.
-    async fn wait_listening(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if self.child.try_wait().unwrap().is_some() {
-                return false;
-            }
-            if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
-                return true;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not listen within 10 s:\n{}",
-                self.error_log()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            None
+        })
+        .await;
+        started.expect("nginx found no free port in 3 tries")
     }
 
     fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+        self.process.log()
     }
 }
 
@@ -199,19 +188,7 @@ impl Drop for Nginx {
     /// SIGTERM, so that the master stops its workers (SIGKILL would orphan
     /// them, still listening); SIGKILL only if it has not exited in 5 s.
     fn drop(&mut self) {
-        let Some(pid) = self.child.id().and_then(|pid| libc::pid_t::try_from(pid).ok()) else {
-            return;
-        };
-        // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own
-        // child, not yet waited for, so it cannot have been reused.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        for _ in 0..250 {
-            if self.child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.start_kill();
+        self.process.stop_blocking(Duration::from_secs(5));
     }
 }
 

@@ -13,13 +13,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use flexcore_tests::recorder::Tally;
+use flexcore_infra::redis::redis;
+use flexcore_tests::TestProcess;
+use flexcore_tests::ports::free_port;
+use flexcore_tests::process::installed;
 use serde_json::json;
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::time::Instant;
 
-use crate::harness::{Cluster, Settings, free_port, installed, node_ids, publish};
+use crate::harness::{Cluster, Settings, node_ids, publish};
 
 const PUBLISHERS: usize = 4;
 /// How long Redis stays down.
@@ -112,23 +115,7 @@ async fn nodes_recover_from_a_redis_restart_and_no_acknowledged_event_is_lost() 
     }
     assert!(refused > 0, "some publishes fell into the outage and were refused");
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let tally = loop {
-        let tally = Tally::of(&cluster.deliveries());
-        if tally.missing(&published).is_empty() && cluster.pending().await == 0 {
-            break tally;
-        }
-        if Instant::now() > deadline {
-            let missing = tally.missing(&published);
-            panic!(
-                "30 s after the restart, {} acknowledged events were never delivered (e.g. {:?});{}",
-                missing.len(),
-                missing.iter().take(5).collect::<Vec<_>>(),
-                cluster.logs()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let tally = cluster.wait_delivered(&published, Duration::from_secs(30)).await;
     for node in cluster.live() {
         let view = cluster.get_json(node, "/cluster").await.unwrap();
         assert_eq!(node_ids(&view), ["node-1", "node-2", "node-3"]);
@@ -147,7 +134,7 @@ struct PrivateRedis {
     binary: PathBuf,
     port: u16,
     dir: TempDir,
-    child: Option<Child>,
+    process: Option<TestProcess>,
 }
 
 impl PrivateRedis {
@@ -156,7 +143,7 @@ impl PrivateRedis {
             binary: binary.to_owned(),
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
-            child: None,
+            process: None,
         };
         redis.spawn().await;
         redis
@@ -167,48 +154,31 @@ impl PrivateRedis {
     }
 
     async fn spawn(&mut self) {
-        let child = Command::new(&self.binary)
+        let log = self.dir.path().join("redis.log");
+        let mut command = Command::new(&self.binary);
+        command
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
             .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
             .arg("--dir")
             .arg(self.dir.path())
             .arg("--logfile")
-            .arg(self.dir.path().join("redis.log"))
-            .stdin(Stdio::null())
+            .arg(&log)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server starts");
-        self.child = Some(child);
-        let client = flexcore_infra::redis::redis::Client::open(self.url()).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(mut conn) = client.get_multiplexed_async_connection().await
-                && flexcore_infra::redis::redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
-                    .await
-                    .is_ok()
-            {
-                return;
-            }
-            let log = std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default();
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not answer within 10 s:\n{log}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            .stderr(Stdio::null());
+        let mut process = TestProcess::spawn("redis-server", &mut command, &log);
+        let client = redis::Client::open(self.url()).unwrap();
+        let pong = async || match client.get_multiplexed_async_connection().await {
+            Ok(mut conn) => redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok(),
+            Err(_) => false,
+        };
+        let ready = process.wait_ready(Duration::from_secs(10), pong).await;
+        assert!(ready, "redis-server exited at start:\n{}", process.log());
+        self.process = Some(process);
     }
 
     /// SIGKILL: no shutdown save, only what the AOF already holds survives.
     async fn kill(&mut self) {
-        let mut child = self.child.take().unwrap();
-        child.start_kill().unwrap();
-        tokio::time::timeout(Duration::from_secs(5), child.wait())
-            .await
-            .expect("redis-server exits within 5 s")
-            .unwrap();
+        self.process.take().unwrap().kill().await;
     }
 
     /// Starts it again on the same port and folder (so, from the same AOF).

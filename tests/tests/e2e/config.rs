@@ -1,7 +1,7 @@
 //! A bad configuration stops the binary at start-up with a message that names
 //! the offending key.
 
-use flexcore_tests::process::run_to_exit;
+use flexcore_tests::gateway_process::run_to_exit;
 
 /// Runs the binary with `toml` as its `--config` file (and a valid plugin
 /// folder, so only the file can be wrong); returns its stderr.

@@ -1,7 +1,7 @@
 //! Domain events travel the same path as published events: a subscription to
 //! `flexcore.pipeline_created` sees pipelines being created, on one node.
 
-use flexcore_tests::TestGateway;
+use flexcore_tests::{TestGateway, wait};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,14 +67,17 @@ async fn published_events_reach_their_subscribers_and_failures_are_dead_lettered
         .await
         .unwrap();
     assert_eq!(published.status(), 202);
-    let mut dead = serde_json::Value::Null;
-    for _ in 0..100 {
-        dead = gateway.get_json("/events/dead").await;
+    let every = std::time::Duration::from_millis(50);
+    let dead = wait::until(std::time::Duration::from_secs(5), every, async || {
+        let dead = gateway.get_json("/events/dead").await;
         if dead["dead_letters"].as_array().is_some_and(|d| !d.is_empty()) {
-            break;
+            Ok(dead)
+        } else {
+            Err(dead)
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await
+    .unwrap_or_else(|dead| dead);
     let letter = &dead["dead_letters"][0];
     assert_eq!(letter["event"]["type"], "order.broken");
     assert_eq!(letter["attempts"], 3);

@@ -3,33 +3,30 @@
 
 use std::time::Duration;
 
-use flexcore_tests::{TestGateway, assert_error};
+use flexcore_tests::{TestGateway, assert_error, wait};
 
 /// Calls faulty with a harmless command until it answers 200 again (it may
 /// answer 503 `plugin_unavailable` while it re-initialises); at most 2 s.
 async fn wait_until_faulty_serves(gw: &TestGateway) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    loop {
+    let served = wait::until(Duration::from_secs(2), Duration::from_millis(10), async || {
         let response = gw.execute("faulty", "are you back").await;
         match response.status().as_u16() {
             200 => {
                 assert_eq!(response.text().await.unwrap(), "are you back");
-                return;
+                Ok(())
             }
             503 => {
                 assert_error(response, 503, "plugin_unavailable").await;
+                Err(())
             }
             other => panic!(
                 "faulty answered {other} while recovering: {}",
                 response.text().await.unwrap()
             ),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "faulty did not serve again within 2 s of a panic"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await;
+    assert!(served.is_ok(), "faulty did not serve again within 2 s of a panic");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

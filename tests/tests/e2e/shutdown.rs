@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use flexcore_tests::{GatewayProcess, TestGateway};
+use flexcore_tests::{GatewayProcess, TestGateway, wait};
 
 /// Whether a new connection to `addr` is refused.
 async fn refused(addr: SocketAddr) -> bool {
@@ -14,13 +14,25 @@ async fn refused(addr: SocketAddr) -> bool {
 
 /// Polls until connections to `addr` are refused; at most `within`.
 async fn wait_until_refused(addr: SocketAddr, within: Duration) {
-    let deadline = Instant::now() + within;
-    while !refused(addr).await {
-        assert!(
-            Instant::now() < deadline,
-            "{addr} still accepts connections after {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let gone = wait::until_some(within, Duration::from_millis(10), async || {
+        refused(addr).await.then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "{addr} still accepts connections after {within:?}");
+}
+
+/// Polls `/metrics` until `faulty` has counted `calls` invocations (a call
+/// is counted when it enters the plugin); at most 5 s.
+async fn wait_until_faulty_called(gw: &GatewayProcess, calls: u32) {
+    let line = format!("flexcore_plugin_invocations_total{{plugin=\"faulty\"}} {calls}");
+    let counted = wait::until(Duration::from_secs(5), Duration::from_millis(10), async || {
+        let metrics = gw.client.get(gw.url("/metrics")).send().await.unwrap();
+        let metrics = metrics.text().await.unwrap();
+        if metrics.contains(&line) { Ok(()) } else { Err(metrics) }
+    })
+    .await;
+    if let Err(metrics) = counted {
+        panic!("the calls never started:\n{metrics}");
     }
 }
 
@@ -35,23 +47,7 @@ async fn sigterm_finishes_calls_in_flight_then_exits_0() {
         })
         .collect();
     // Both calls have entered the plugin once /metrics has counted them.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let metrics = gw
-            .client
-            .get(gw.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if metrics.contains("flexcore_plugin_invocations_total{plugin=\"faulty\"} 2") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the calls never started:\n{metrics}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_faulty_called(&gw, 2).await;
 
     let signalled = Instant::now();
     gw.terminate();
@@ -92,16 +88,7 @@ async fn sigterm_exits_within_the_grace_period_despite_a_stuck_call() {
     let mut gw = GatewayProcess::spawn(&[], &env).await;
     let stuck = gw.client.post(gw.url("/plugins/faulty/execute")).body("sleep 6000");
     let stuck = tokio::spawn(async move { stuck.send().await });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let metrics = gw.client.get(gw.url("/metrics")).send().await.unwrap();
-        let metrics = metrics.text().await.unwrap();
-        if metrics.contains("flexcore_plugin_invocations_total{plugin=\"faulty\"} 1") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the call never started");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_faulty_called(&gw, 1).await;
 
     let signalled = Instant::now();
     gw.terminate();

@@ -7,20 +7,13 @@ use std::time::Duration;
 use chrono::Utc;
 use flexcore_tests::windmill_standin::PathBehaviour;
 
-use crate::harness::{Replica, World, jobs_toml, scheduler_command};
+use crate::harness::{Replica, World, jobs_toml, run_scheduler};
 
 async fn cli(config: &Path, args: &[&str]) -> (bool, String, String) {
     let mut all = vec!["--config", config.to_str().unwrap()];
     all.extend_from_slice(args);
-    let output = tokio::time::timeout(Duration::from_secs(20), scheduler_command(&all).output())
-        .await
-        .expect("the command ends within 20 s")
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let finished = run_scheduler(&all).await;
+    (finished.status.success(), finished.stdout, finished.stderr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,12 +144,9 @@ async fn unknown_keys_and_bad_values_are_refused_naming_them() {
     for (i, (toml, key, detail)) in cases.iter().enumerate() {
         let file = dir.path().join(format!("bad-{i}.toml"));
         std::fs::write(&file, toml).unwrap();
-        let output = scheduler_command(&["--config", file.to_str().unwrap()])
-            .output()
-            .await
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{toml} was accepted");
+        let finished = run_scheduler(&["--config", file.to_str().unwrap()]).await;
+        let stderr = finished.stderr;
+        assert!(!finished.status.success(), "{toml} was accepted");
         assert!(
             stderr.contains(key) && stderr.contains(detail),
             "`{key}`/`{detail}` named in: {stderr}"

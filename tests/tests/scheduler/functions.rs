@@ -6,6 +6,7 @@ use std::time::Duration;
 use flexcore_infra::cluster::{Keys, Member};
 use flexcore_infra::redis::redis;
 use flexcore_tests::TestGateway;
+use flexcore_tests::ports::free_port;
 
 use crate::harness::{Replica, World, jobs_toml};
 
@@ -26,10 +27,7 @@ async fn functions_are_called_on_a_live_node_of_the_list() {
     let world = World::new(Duration::from_millis(20)).await;
     let gateway = TestGateway::start(|_| {}).await;
     // A node that refuses connections comes first: calls move on to the next.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = format!("127.0.0.1:{}", free_port());
     let extra = format!("[gateway]\nnodes = [\"http://{dead}\", \"{}\"]\n", gateway.url(""));
     let config = world.config_file(&extra, &jobs_toml(&["echo-list"], JOB));
     let replica = Replica::start(&config, "f1").await;
@@ -59,10 +57,7 @@ async fn functions_are_called_on_nodes_found_in_redis_membership() {
     let prefix = format!("flexcore-test-{}", uuid::Uuid::new_v4().simple());
     let redis_url = "redis://127.0.0.1:6379";
     let pool = flexcore_infra::redis::pool(redis_url, 2).unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = format!("127.0.0.1:{}", free_port());
     // The gateway's heartbeat, as the gateway writes it; and a stale member
     // (a dead node) that must not be called.
     let keys = Keys::new(&prefix);

@@ -9,10 +9,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use flexcore_scheduler::config::Overrides;
 use flexcore_scheduler::{Scheduler, SchedulerConfig};
-use flexcore_tests::TestDatabase;
+use flexcore_tests::process::{Finished, flexcore_command, output};
 use flexcore_tests::windmill_standin::WindmillStandin;
+use flexcore_tests::{TestDatabase, TestProcess, wait};
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -69,16 +69,19 @@ impl World {
         runs(&self.db.client().await, Some(job)).await
     }
 
-    /// Waits until no run is `claimed` or `running` (at most `within`).
+    /// Waits until no run is `claimed` or `running` (at most `within`); the
+    /// runs as they are then.
     pub async fn wait_finished(&self, within: Duration) -> Vec<RunRow> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        let runs = wait::until(within, Duration::from_millis(200), async || {
             let runs = self.runs().await;
-            if runs.iter().all(|r| r.finished()) || tokio::time::Instant::now() > deadline {
-                return runs;
+            if runs.iter().all(RunRow::finished) {
+                Ok(runs)
+            } else {
+                Err(runs)
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        })
+        .await;
+        runs.unwrap_or_else(|unfinished| unfinished)
     }
 
     /// The replica holding `job`'s lock now, with its lock connection's pid.
@@ -102,17 +105,9 @@ impl World {
 
     /// Waits until some replica holds `job`, and returns it.
     pub async fn wait_holder(&self, job: &str, within: Duration) -> (String, i32) {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(holder) = self.holder(job).await {
-                return holder;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "nobody holds {job} after {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait::until_some(within, Duration::from_millis(100), async || self.holder(job).await)
+            .await
+            .unwrap_or_else(|| panic!("nobody holds {job} after {within:?}"))
     }
 }
 
@@ -269,8 +264,7 @@ impl Drop for Replica {
 /// A `flexcore-scheduler` process.
 pub struct ReplicaProcess {
     pub id: String,
-    child: Child,
-    log: PathBuf,
+    process: TestProcess,
 }
 
 /// The built scheduler binary.
@@ -278,20 +272,11 @@ pub fn scheduler_binary() -> PathBuf {
     flexcore_tests::artifacts::artifact("flexcore-scheduler")
 }
 
-/// The binary with `args`, in an environment cleared of `FLEXCORE_*`.
-pub fn scheduler_command(args: &[&str]) -> Command {
-    let mut command = Command::new(scheduler_binary());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("FLEXCORE_") {
-            command.env_remove(&name);
-        }
-    }
-    command
-        .env_remove("RUST_LOG")
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    command
+/// Runs the binary with `args`, in an environment cleared of `FLEXCORE_*`,
+/// to its end (within 20 s).
+pub async fn run_scheduler(args: &[&str]) -> Finished {
+    let mut command = flexcore_command(scheduler_binary());
+    output(command.args(args), Duration::from_secs(20)).await
 }
 
 impl ReplicaProcess {
@@ -299,56 +284,30 @@ impl ReplicaProcess {
     /// its heartbeat is in the database.
     pub async fn spawn(world: &World, config_file: &Path, id: &str) -> Self {
         let log = world.dir.path().join(format!("{id}.log"));
-        let mut command = scheduler_command(&[
-            "--config",
-            config_file.to_str().unwrap(),
-            "--replica-id",
-            id,
-            "--admin-listen",
-            "127.0.0.1:0",
-        ]);
+        let mut command = flexcore_command(scheduler_binary());
         command
+            .args(["--config", config_file.to_str().unwrap()])
+            .args(["--replica-id", id, "--admin-listen", "127.0.0.1:0"])
             .env("RUST_LOG", "flexcore_scheduler=debug,info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
-        let mut process = Self {
-            id: id.to_owned(),
-            child: command.spawn().expect("the scheduler binary starts"),
-            log,
-        };
+        let mut process = TestProcess::spawn(id, &mut command, &log);
         let client = world.db.client().await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            assert!(
-                process.child.try_wait().unwrap().is_none(),
-                "replica {id} exited; its log:\n{}",
-                process.log()
-            );
-            let live = client
-                .query_opt("SELECT 1 FROM scheduler_replicas WHERE id = $1", &[&id])
-                .await
-                .ok()
-                .flatten();
-            if live.is_some() {
-                return process;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "replica {id} did not start; its log:\n{}",
-                process.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let heartbeat = async || {
+            let sql = "SELECT 1 FROM scheduler_replicas WHERE id = $1";
+            client.query_opt(sql, &[&id]).await.ok().flatten().is_some()
+        };
+        let started = process.wait_ready(Duration::from_secs(15), heartbeat).await;
+        assert!(started, "replica {id} exited; its log:\n{}", process.log());
+        Self {
+            id: id.to_owned(),
+            process,
         }
     }
 
     /// `kill -9`.
     pub async fn kill(&mut self) {
-        self.child.start_kill().unwrap();
-        let _ = self.child.wait().await;
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.kill().await;
     }
 }
 

@@ -6,19 +6,12 @@ use std::time::Duration;
 use flexcore_scheduler::targets::windmill::job_id;
 use flexcore_tests::windmill_standin::PathBehaviour;
 
-use crate::harness::{Replica, World, jobs_toml, scheduler_command};
+use crate::harness::{Replica, World, jobs_toml, run_scheduler};
 
 /// Asks for a manual run through the CLI, as an operator would.
 async fn trigger(config: &std::path::Path, job: &str) {
-    let output = scheduler_command(&["--config", config.to_str().unwrap(), "jobs", "trigger", job])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "jobs trigger failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let finished = run_scheduler(&["--config", config.to_str().unwrap(), "jobs", "trigger", job]).await;
+    assert!(finished.status.success(), "jobs trigger failed: {}", finished.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

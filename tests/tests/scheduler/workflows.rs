@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use flexcore_infra::Secret;
 use flexcore_infra::windmill::{Created, Runnable, WindmillClient, WindmillError, WindmillSettings};
+use flexcore_tests::wait;
 use flexcore_tests::windmill_standin::{PathBehaviour, VERSION, WindmillStandin};
 
 use crate::harness::{Replica, TOKEN, WORKSPACE, World};
@@ -14,7 +15,6 @@ async fn system_workflows_are_created_once_at_start_up() {
     let world = World::new(Duration::from_millis(20)).await;
     let config = world.config_file("", "");
     let first = Replica::start(&config, "w1").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let expected_scripts = [
         "f/flexcore/cluster_coordination",
         "f/flexcore/event_routing",
@@ -22,13 +22,17 @@ async fn system_workflows_are_created_once_at_start_up() {
         "f/flexcore/scheduler/execute_singleton_job",
         "f/flexcore/scheduler/update_job_state",
     ];
-    loop {
+    let created = wait::until(Duration::from_secs(10), Duration::from_millis(100), async || {
         let (scripts, flows) = world.windmill.workflows();
         if scripts == expected_scripts && flows == ["f/flexcore/scheduler"] {
-            break;
+            Ok(())
+        } else {
+            Err((scripts, flows))
         }
-        assert!(tokio::time::Instant::now() < deadline, "{scripts:?} {flows:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
+    if let Err((scripts, flows)) = created {
+        panic!("after 10 s: {scripts:?} {flows:?}");
     }
     // A second replica finds them there and changes nothing.
     let second = Replica::start(&config, "w2").await;

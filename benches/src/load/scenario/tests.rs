@@ -1,25 +1,9 @@
-//! Scenario files and the mix.
+//! Scenario files, flags and setup requests.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 
 use super::*;
-
-fn scenario(name: &str, weight: u32) -> Scenario {
-    Scenario::new(name, None, "/x", &[], &BodySource::Empty, weight).unwrap()
-}
-
-#[test]
-fn the_mix_follows_the_weights_and_interleaves() {
-    let mix = Mix::new(vec![scenario("a", 80), scenario("b", 20)]).unwrap();
-    let picks: Vec<usize> = (0..10).map(|n| mix.pick(n)).collect();
-    assert_eq!(picks.iter().filter(|i| **i == 1).count(), 2);
-    // Never two of the rare one in a row.
-    assert!(picks.windows(2).all(|w| w != [1, 1]));
-    let single = Mix::new(vec![scenario("only", 7)]).unwrap();
-    assert!((0..100).all(|n| single.pick(n) == 0));
-    assert!(Mix::new(Vec::new()).is_err());
-}
 
 #[test]
 fn sizes_parse_in_binary_units() {

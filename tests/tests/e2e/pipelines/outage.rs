@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use flexcore_infra::Secret;
-use flexcore_tests::{PrivateCluster, TestDatabase, TestGateway, assert_error};
+use flexcore_tests::{PrivateCluster, TestDatabase, TestGateway, assert_error, wait};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -99,19 +99,18 @@ async fn pipeline_requests(api: &Api, id: &str, name: &str) -> Vec<Answer> {
 
 /// Polls a pipeline until it reads 200; panics if that takes over [`RECOVERY`].
 async fn wait_recovered(api: &Api, id: &str, since: Instant) -> Duration {
-    loop {
+    let within = RECOVERY.saturating_sub(since.elapsed());
+    let recovered = wait::until(within, Duration::from_millis(50), async || {
         let response = api.get(id).await;
         if response.status() == 200 {
-            return since.elapsed();
+            return Ok(since.elapsed());
         }
         let status = response.status().as_u16();
         assert_eq!(status, 503, "while recovering: {}", response.text().await.unwrap());
-        assert!(
-            since.elapsed() < RECOVERY,
-            "pipelines still answer 503 after {RECOVERY:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        Err(())
+    })
+    .await;
+    recovered.unwrap_or_else(|()| panic!("pipelines still answer 503 after {RECOVERY:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
