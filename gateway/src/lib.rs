@@ -11,6 +11,7 @@
 //! - [`events`]: published events, subscriptions, delivery, domain events;
 //! - [`cluster`]: membership (Redis) and leadership (PostgreSQL);
 //! - [`metrics`]: Prometheus metrics;
+//! - [`clock`]: the wall clock, as record timestamps and Unix milliseconds;
 //! - [`state`]: what handlers share;
 //! - [`Error`]: the crate's one error type and its mapping to HTTP.
 //!
@@ -19,6 +20,7 @@
 //! the end-to-end tests start the gateway the same way.
 
 pub mod catalog;
+pub mod clock;
 pub mod cluster;
 pub mod config;
 mod error;

@@ -68,7 +68,7 @@ pub trait PluginCatalog: Send + Sync {
 /// Records a (re)load's outcome and publishes it. A catalog that cannot be
 /// written (database away) is logged, never fatal: plugins still serve.
 pub async fn record(catalog: &dyn PluginCatalog, events: &dyn EventPublisher, report: &ReloadReport, node_id: &str) {
-    let now = crate::pipelines::service::now();
+    let now = crate::clock::now();
     for plugin in &report.loaded {
         let file = plugin.file.display().to_string();
         let loaded = Loaded {

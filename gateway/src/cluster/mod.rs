@@ -175,7 +175,7 @@ impl Cluster {
                 version: env!("CARGO_PKG_VERSION").into(),
                 plugins,
                 load: host.in_flight() as u64,
-                heartbeat_unix_ms: membership::unix_ms(),
+                heartbeat_unix_ms: crate::clock::unix_ms(),
                 role: if leader { "leader".into() } else { "follower".into() },
             };
             if let Err(e) = self.membership.beat(&member, leader).await {

@@ -14,7 +14,7 @@ use super::dispatch::{Dispatcher, RetryPolicy};
 use super::model::{DeadLetter, Event, NewEvent};
 use super::{DomainEvent, EventLog, EventPublisher, domain_event};
 use crate::Error;
-use crate::cluster::membership::unix_ms;
+use crate::clock::unix_ms;
 
 /// Events waiting for the worker; past this, publishing answers 503.
 const QUEUE: usize = 65_536;

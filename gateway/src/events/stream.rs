@@ -29,8 +29,9 @@ use super::model::{DeadLetter, Event, NewEvent};
 use super::redis_link::RedisLink;
 use super::{DomainEvent, EventLog, EventPublisher, domain_event};
 use crate::Error;
+use crate::clock::unix_ms;
 use crate::cluster::keys::{CONSUMER_GROUP, Keys};
-use crate::cluster::membership::{pool_error, unix_ms};
+use crate::cluster::membership::pool_error;
 
 /// Entries the stream keeps (approximately); older ones are trimmed.
 const STREAM_MAX_LEN: u64 = 1_000_000;

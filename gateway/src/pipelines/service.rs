@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use http::HeaderValue;
 use uuid::Uuid;
 
@@ -15,15 +14,9 @@ use super::domain::{Pipeline, RuleViolation, Step};
 use super::execution::{Execution, ExecutionStatus, StepRun};
 use super::store::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, PipelineStore, StoreError};
 use crate::Error;
+use crate::clock::now;
 use crate::events::{DomainEvent, EventPublisher, Outcome};
 use crate::host::{Invocation, Output, PluginHost};
-
-/// The time now, to the microsecond: what PostgreSQL keeps, so that a
-/// pipeline reads back exactly as it was created, whichever store holds it.
-pub fn now() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
 
 /// The type of the per-step domain event, built only when someone listens.
 const PLUGIN_EXECUTED: &str = "flexcore.plugin_executed";
