@@ -6,7 +6,7 @@ use http::{HeaderValue, StatusCode, header};
 use http_body_util::Full;
 
 use crate::pipelines::RuleViolation;
-use crate::pipelines::store::StoreError;
+use crate::storage::StoreError;
 
 /// Everything that can go wrong while serving a request or starting up.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,8 @@
 //! - [`http`]: the accept loop, the tower stack, routes and handlers;
 //! - [`pipelines`]: chains of calls, their runs, their stores;
 //! - [`catalog`]: the durable record of plugins loaded and refused;
+//! - [`storage`]: what every store shares: [`storage::StoreError`], the
+//!   PostgreSQL error mapping, memory or PostgreSQL chosen at start-up;
 //! - [`events`]: published events, subscriptions, delivery, domain events;
 //! - [`cluster`]: membership (Redis) and leadership (PostgreSQL);
 //! - [`metrics`]: Prometheus metrics;
@@ -30,7 +32,7 @@ pub mod http;
 pub mod metrics;
 pub mod pipelines;
 pub mod state;
-mod storage;
+pub mod storage;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -81,7 +83,7 @@ impl Gateway {
             .unwrap_or_else(|| format!("http://{local_addr}"));
         let (stopping, stop) = watch::channel(false);
         let metrics = Arc::new(Metrics::new());
-        let stores = storage::Stores::open(&config).await?;
+        let stores = storage::stores::Stores::open(&config).await?;
         let host = Arc::new(PluginHost::new(
             HostSettings {
                 plugin_dir: config.plugin_dir.clone(),

@@ -14,7 +14,7 @@ pub use postgres::PgCatalog;
 
 use crate::events::{DomainEvent, EventPublisher};
 use crate::host::ReloadReport;
-use crate::pipelines::store::StoreError;
+use crate::storage::StoreError;
 
 /// A plugin as loaded by some node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

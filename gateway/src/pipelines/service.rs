@@ -12,11 +12,12 @@ use uuid::Uuid;
 
 use super::domain::{Pipeline, RuleViolation, Step};
 use super::execution::{Execution, ExecutionStatus, StepRun};
-use super::store::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, PipelineStore, StoreError};
+use super::store::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, PipelineStore};
 use crate::Error;
 use crate::clock::now;
 use crate::events::{DomainEvent, EventPublisher, Outcome};
 use crate::host::{Invocation, Output, PluginHost};
+use crate::storage::StoreError;
 
 /// The type of the per-step domain event, built only when someone listens.
 const PLUGIN_EXECUTED: &str = "flexcore.plugin_executed";
