@@ -119,10 +119,14 @@ impl Cluster {
 
     /// The live nodes as Redis has them.
     pub async fn view(&self) -> Result<ClusterView, crate::Error> {
-        let (members, leader) = self.membership.live().await.map_err(|e| crate::Error::Unavailable {
-            plugin: "cluster".into(),
-            message: format!("Redis: {e}"),
-        })?;
+        let (members, leader) = self
+            .membership
+            .live()
+            .await
+            .map_err(|e| crate::Error::ServiceUnavailable {
+                service: "cluster",
+                message: format!("Redis: {e}"),
+            })?;
         let nodes = members
             .into_iter()
             .map(|m| NodeView {

@@ -64,8 +64,8 @@ impl LocalEvents {
             time_unix_ms,
             data: new.data,
         };
-        self.queue.try_send(event).map_err(|_| Error::Unavailable {
-            plugin: "events".into(),
+        self.queue.try_send(event).map_err(|_| Error::ServiceUnavailable {
+            service: "events",
             message: "the event queue is full; try again later".into(),
         })?;
         Ok(id)

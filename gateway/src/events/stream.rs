@@ -136,15 +136,15 @@ impl StreamEvents {
 #[async_trait]
 impl EventLog for StreamEvents {
     async fn append(&self, event: NewEvent) -> Result<String, Error> {
-        self.xadd(&event).await.map_err(|e| Error::Unavailable {
-            plugin: "events".into(),
+        self.xadd(&event).await.map_err(|e| Error::ServiceUnavailable {
+            service: "events",
             message: format!("Redis: {e}"),
         })
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
-        let unavailable = |e: redis::RedisError| Error::Unavailable {
-            plugin: "events".into(),
+        let unavailable = |e: redis::RedisError| Error::ServiceUnavailable {
+            service: "events",
             message: format!("Redis: {e}"),
         };
         let mut conn = self.pool.get().await.map_err(pool_error).map_err(unavailable)?;

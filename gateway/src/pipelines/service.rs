@@ -118,7 +118,7 @@ impl Pipelines {
             {
                 return Err(Error::VersionConflict {
                     expected,
-                    actual: current.version,
+                    actual: Some(current.version),
                 });
             }
             let mut next = Arc::unwrap_or_clone(current);
@@ -136,7 +136,7 @@ impl Pipelines {
                 }
                 Err(StoreError::VersionConflict { expected }) => {
                     if target.expected_version.is_some() || attempt >= CHANGE_ATTEMPTS {
-                        let actual = self.load(target.pipeline_id).await.map_or(expected + 1, |p| p.version);
+                        let actual = self.load(target.pipeline_id).await.ok().map(|p| p.version);
                         return Err(Error::VersionConflict { expected, actual });
                     }
                     // Lost a race with another writer: back off a little, by
