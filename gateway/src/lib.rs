@@ -46,9 +46,10 @@ use tokio::sync::watch;
 
 use crate::cluster::Cluster;
 use crate::cluster::keys::Keys;
-use crate::events::dispatch::{Dispatcher, RetryPolicy};
+use crate::events::dispatch::Dispatcher;
 use crate::events::local::LocalEvents;
-use crate::events::stream::StreamEvents;
+use crate::events::retry::RetryPolicy;
+use crate::events::stream::{StreamConsumer, StreamEvents};
 use crate::events::subscriptions::SubscriptionIndex;
 use crate::events::{EventLog, EventPublisher, WantedOnly};
 use crate::host::{HostSettings, PluginHost};
@@ -249,21 +250,19 @@ fn transport(
                 reclaim_idle: config.events.reclaim_idle,
                 batch: config.events.batch,
             };
-            let leader = cluster.leader_flag();
+            let consumer = StreamConsumer::new(settings, pool, cluster.leader_flag(), stop);
             Transport {
                 log: events.clone(),
                 publisher: events,
-                start: Box::new(move |dispatcher| {
-                    StreamEvents::start_consumer(settings, pool, dispatcher, leader, stop)
-                }),
+                start: Box::new(move |dispatcher| consumer.start(dispatcher)),
             }
         }
         _ => {
-            let (events, worker) = LocalEvents::new(&config.node_id);
+            let (events, worker) = LocalEvents::new(&config.node_id, policy);
             Transport {
                 log: events.clone(),
                 publisher: events,
-                start: Box::new(move |dispatcher| worker.start(dispatcher, policy)),
+                start: Box::new(move |dispatcher| worker.start(dispatcher)),
             }
         }
     }

@@ -5,7 +5,8 @@
 //! - [`domain`]: the domain events, plain values;
 //! - [`model`]: published events, delivered events, dead letters;
 //! - [`subscriptions`]: event type → function or pipeline, and each node's index;
-//! - [`dispatch`]: delivering one event to its targets; the retry policy;
+//! - [`dispatch`]: delivering one event to its targets, one attempt;
+//! - [`retry`]: the retry policy, the one loop that applies it, dead letters;
 //! - [`local`]: the in-process transport (one node, embedded default);
 //! - [`stream`]: the Redis Streams transport (a cluster);
 //! - `redis_link`: the one multiplexed connection its hot paths share;
@@ -19,6 +20,7 @@ pub mod http;
 pub mod local;
 pub mod model;
 mod redis_link;
+pub mod retry;
 pub mod stream;
 pub mod subscriptions;
 
