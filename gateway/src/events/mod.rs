@@ -9,6 +9,7 @@
 //! - [`retry`]: the retry policy, the one loop that applies it, dead letters;
 //! - [`local`]: the in-process transport (one node, embedded default);
 //! - [`stream`]: the Redis Streams transport (a cluster);
+//! - [`transport`]: which of the two carries events, chosen at start-up;
 //! - `redis_link`: the one multiplexed connection its hot paths share;
 //! - [`bus`]: a broadcast publisher for in-process observers and benchmarks;
 //! - [`http`]: the `/events` and `/subscriptions` handlers.
@@ -23,6 +24,7 @@ mod redis_link;
 pub mod retry;
 pub mod stream;
 pub mod subscriptions;
+pub mod transport;
 
 use async_trait::async_trait;
 
