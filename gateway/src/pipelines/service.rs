@@ -1,7 +1,7 @@
-//! The application layer: the commands and queries every entry point (HTTP
-//! today; the CLI and events later) goes through. Each handler loads what it
-//! needs from the stores, lets the aggregate apply its rules, saves, and
-//! publishes the resulting domain events.
+//! The application layer: the commands and queries every entry point (the
+//! HTTP handlers, and event delivery to pipeline targets) goes through. Each
+//! handler loads what it needs from the stores, lets the aggregate apply its
+//! rules, saves, and publishes the resulting domain events.
 
 use std::sync::Arc;
 use std::time::Duration;
