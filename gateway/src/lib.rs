@@ -18,6 +18,10 @@
 //! - [`state`]: what handlers share;
 //! - [`Error`]: the crate's one error type and its mapping to HTTP.
 //!
+//! Benchmarks and tests build from the public modules (`config`, `host`,
+//! `pipelines`, `events`, `storage`, `metrics`, `clock`); the others are
+//! `pub(crate)`.
+//!
 //! [`Gateway`] is the composition root: it builds everything from a config and
 //! a bound listener, and runs until a shutdown future resolves. `main.rs` and
 //! the end-to-end tests start the gateway the same way. [`Gateway::build`]
@@ -25,17 +29,17 @@
 //! Redis and the cluster, subscriptions, the event transport, pipelines,
 //! event delivery, then the first load of the plugin folder.
 
-pub mod catalog;
+pub(crate) mod catalog;
 pub mod clock;
-pub mod cluster;
+pub(crate) mod cluster;
 pub mod config;
 mod error;
 pub mod events;
 pub mod host;
-pub mod http;
+pub(crate) mod http;
 pub mod metrics;
 pub mod pipelines;
-pub mod state;
+pub(crate) mod state;
 pub mod storage;
 
 use std::future::Future;
@@ -46,6 +50,7 @@ use std::time::{Duration, Instant};
 pub use config::FlexCoreConfig;
 pub use error::Error;
 use flexcore_infra::redis::RedisPool;
+pub use http::GatewayService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -130,7 +135,7 @@ impl Gateway {
 
     /// The whole HTTP stack as a tower service, to drive without a socket
     /// (benchmarks); `run` serves the same stack.
-    pub fn service(&self) -> http::GatewayService {
+    pub fn service(&self) -> GatewayService {
         http::stack::build(Arc::clone(&self.state))
     }
 

@@ -61,7 +61,15 @@ pub trait PluginCatalog: Send + Sync {
         node_id: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    #[expect(
+        dead_code,
+        reason = "no route reads the catalog back yet; operators read it with SQL"
+    )]
     async fn plugins(&self) -> Result<Vec<PluginRecord>, StoreError>;
+    #[expect(
+        dead_code,
+        reason = "no route reads the catalog back yet; operators read it with SQL"
+    )]
     async fn refusals(&self) -> Result<Vec<RefusalRecord>, StoreError>;
 }
 

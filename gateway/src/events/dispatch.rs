@@ -34,10 +34,6 @@ impl Dispatcher {
         Self { host, pipelines, index }
     }
 
-    pub fn index(&self) -> &SubscriptionIndex {
-        &self.index
-    }
-
     /// Invokes every target subscribed to the event's type, except those in
     /// `skip` (already done by an earlier attempt).
     pub async fn deliver(&self, event: &Event, skip: &[Uuid]) -> Attempt {

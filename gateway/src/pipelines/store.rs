@@ -2,7 +2,7 @@
 //! real implementations, [`memory`] (the embedded default) and [`postgres`].
 
 pub mod memory;
-pub mod postgres;
+pub(crate) mod postgres;
 
 use std::sync::Arc;
 
