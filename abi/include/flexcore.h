@@ -26,8 +26,9 @@
  *     sets FLEXCORE_FLAG_THREAD_SAFE; otherwise the host serialises it.
  *   - A plugin whose invoke may block (sleep, I/O, long computation) sets
  *     FLEXCORE_FLAG_MAY_BLOCK so that the host runs it on a separate thread
- *     pool; the host also moves a plugin there by itself once it observes a
- *     slow call.
+ *     pool; the host also moves a plugin there by itself once it observes
+ *     several slow calls in a row (three), and back once it has been fast
+ *     for long.
  */
 #ifndef FLEXCORE_H
 #define FLEXCORE_H

@@ -19,7 +19,7 @@ use serde::Deserialize;
 pub struct FlexCoreConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// This node's id, in headers, logs and (later) cluster membership.
+    /// This node's id, in headers, logs and cluster membership.
     pub node_id: String,
     /// Folder whose `*.so` files are loaded as plugins. Default: the folder of
     /// the gateway's own executable (the build's output folder).
@@ -29,15 +29,17 @@ pub struct FlexCoreConfig {
     /// Per-call deadline; past it the caller gets 504.
     #[serde(with = "humantime_serde")]
     pub invoke_timeout: Duration,
-    /// A plugin whose inline call takes longer than this is moved to the
-    /// blocking thread pool for good.
+    /// A plugin whose inline calls take longer than this three times in a
+    /// row moves to the blocking thread pool, until a long run of fast calls
+    /// there brings it back.
     #[serde(with = "humantime_serde")]
     pub slow_call_threshold: Duration,
     /// How long a graceful shutdown waits for in-flight calls.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
-    /// PostgreSQL URL for pipelines, executions and plugin records; without
-    /// one they live in memory (one node, lost on restart).
+    /// PostgreSQL URL for pipelines, executions, subscriptions and plugin
+    /// records (and, in a cluster, leadership); without one they live in
+    /// memory (one node, lost on restart).
     pub database_url: Option<Secret>,
     /// Connections in the database pool.
     pub database_pool_size: usize,
@@ -85,7 +87,7 @@ impl Default for ClusterConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsConfig {
-    /// Attempts per event and target before it goes to the dead-letter stream.
+    /// Attempts per event and target before it becomes a dead letter.
     pub max_attempts: u32,
     /// Wait before the first retry; doubles with each further attempt.
     #[serde(with = "humantime_serde")]
@@ -115,7 +117,8 @@ impl Default for EventsConfig {
 pub struct AuthConfig {
     /// Tokens that may invoke plugins.
     pub invoke_tokens: Vec<Secret>,
-    /// Tokens that may invoke plugins and administer (reload).
+    /// Tokens that may invoke plugins and administer (reload plugins, change
+    /// pipelines and subscriptions).
     pub admin_tokens: Vec<Secret>,
 }
 

@@ -6,7 +6,7 @@ use http::{HeaderValue, StatusCode, header};
 use http_body_util::Full;
 
 use crate::pipelines::RuleViolation;
-use crate::pipelines::store::StoreError;
+use crate::storage::StoreError;
 
 /// Everything that can go wrong while serving a request or starting up.
 #[derive(Debug, thiserror::Error)]
@@ -25,16 +25,19 @@ pub enum Error {
     Unauthorized,
     #[error("{0}")]
     InvalidInput(String),
+    /// The plugin said so (its status), or is restarting or being replaced.
     #[error("plugin '{plugin}' is unavailable: {message}")]
     Unavailable { plugin: String, message: String },
+    /// A part of the gateway cannot take the request now: the event queue is
+    /// full, or Redis does not answer.
+    #[error("service '{service}' is unavailable: {message}")]
+    ServiceUnavailable { service: &'static str, message: String },
     #[error("plugin '{plugin}' failed: {message}")]
     PluginFailed { plugin: String, message: String },
     #[error("plugin '{plugin}' panicked: {message}")]
     PluginPanicked { plugin: String, message: String },
     #[error("plugin '{plugin}' did not answer within {timeout_ms} ms")]
     Timeout { plugin: String, timeout_ms: u128 },
-    #[error("the gateway is shutting down")]
-    ShuttingDown,
     #[error("invalid request: {0}")]
     BadRequest(String),
     #[error("no pipeline with id '{0}'")]
@@ -45,8 +48,9 @@ pub enum Error {
     Rule(#[from] RuleViolation),
     #[error("a pipeline named '{0}' already exists")]
     NameTaken(String),
-    #[error("version conflict: expected version {expected}, the pipeline is at version {actual}")]
-    VersionConflict { expected: u64, actual: u64 },
+    /// `actual` is the version the pipeline was seen at, when it could be read.
+    #[error("version conflict: expected version {expected}{}", at_version(.actual))]
+    VersionConflict { expected: u64, actual: Option<u64> },
     #[error("step {index} ({plugin}) failed: {cause}")]
     StepFailed {
         index: usize,
@@ -74,7 +78,7 @@ impl Error {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadBody(_) | Self::InvalidInput(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Unavailable { .. } | Self::ShuttingDown | Self::DatabaseUnavailable(_) => {
+            Self::Unavailable { .. } | Self::ServiceUnavailable { .. } | Self::DatabaseUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -104,10 +108,10 @@ impl Error {
             Self::Unauthorized => "unauthorized",
             Self::InvalidInput(_) => "invalid_input",
             Self::Unavailable { .. } => "plugin_unavailable",
+            Self::ServiceUnavailable { .. } => "service_unavailable",
             Self::PluginFailed { .. } => "plugin_failed",
             Self::PluginPanicked { .. } => "plugin_panicked",
             Self::Timeout { .. } => "deadline_exceeded",
-            Self::ShuttingDown => "shutting_down",
             Self::BadRequest(_) => "invalid_request",
             Self::PipelineNotFound(_) => "pipeline_not_found",
             Self::SubscriptionNotFound(_) => "subscription_not_found",
@@ -158,16 +162,54 @@ impl Error {
     }
 }
 
+/// The end of a version conflict's message: where the pipeline is, if known.
+fn at_version(actual: &Option<u64>) -> String {
+    actual.map_or_else(String::new, |v| format!(", the pipeline is at version {v}"))
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NameTaken(name) => Self::NameTaken(name),
-            StoreError::VersionConflict { expected } => Self::VersionConflict {
-                expected,
-                actual: expected + 1,
-            },
+            StoreError::VersionConflict { expected } => Self::VersionConflict { expected, actual: None },
             StoreError::Unavailable(message) => Self::DatabaseUnavailable(message),
             StoreError::Other(message) => Self::Storage(message),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_conflict_names_only_the_versions_it_knows() {
+        let unknown = Error::from(StoreError::VersionConflict { expected: 4 });
+        assert_eq!(unknown.to_string(), "version conflict: expected version 4");
+        let known = Error::VersionConflict {
+            expected: 4,
+            actual: Some(6),
+        };
+        assert_eq!(
+            known.to_string(),
+            "version conflict: expected version 4, the pipeline is at version 6"
+        );
+        assert_eq!(
+            (known.status(), known.code()),
+            (StatusCode::CONFLICT, "version_conflict")
+        );
+    }
+
+    #[test]
+    fn a_service_that_cannot_take_a_request_is_not_a_plugin() {
+        let full = Error::ServiceUnavailable {
+            service: "events",
+            message: "the event queue is full; try again later".into(),
+        };
+        assert_eq!(
+            (full.status(), full.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+        );
+        assert!(!full.to_string().contains("plugin"), "{full}");
     }
 }

@@ -134,7 +134,7 @@ impl AppState {
                 node_id: self.node_id.clone(),
                 address: self.advertise_url.clone(),
                 role: "standalone".into(),
-                last_heartbeat_unix_ms: crate::cluster::membership::unix_ms(),
+                last_heartbeat_unix_ms: crate::clock::unix_ms(),
                 load: self.host.in_flight() as u64,
                 version: env!("CARGO_PKG_VERSION").into(),
                 plugins,

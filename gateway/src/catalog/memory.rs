@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{Loaded, PluginCatalog, PluginRecord, RefusalRecord};
-use crate::pipelines::store::StoreError;
+use crate::storage::StoreError;
 
 #[derive(Default)]
 pub struct MemoryCatalog {

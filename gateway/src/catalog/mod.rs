@@ -14,7 +14,7 @@ pub use postgres::PgCatalog;
 
 use crate::events::{DomainEvent, EventPublisher};
 use crate::host::ReloadReport;
-use crate::pipelines::store::StoreError;
+use crate::storage::StoreError;
 
 /// A plugin as loaded by some node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,14 +61,22 @@ pub trait PluginCatalog: Send + Sync {
         node_id: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    #[expect(
+        dead_code,
+        reason = "no route reads the catalog back yet; operators read it with SQL"
+    )]
     async fn plugins(&self) -> Result<Vec<PluginRecord>, StoreError>;
+    #[expect(
+        dead_code,
+        reason = "no route reads the catalog back yet; operators read it with SQL"
+    )]
     async fn refusals(&self) -> Result<Vec<RefusalRecord>, StoreError>;
 }
 
 /// Records a (re)load's outcome and publishes it. A catalog that cannot be
 /// written (database away) is logged, never fatal: plugins still serve.
 pub async fn record(catalog: &dyn PluginCatalog, events: &dyn EventPublisher, report: &ReloadReport, node_id: &str) {
-    let now = crate::pipelines::service::now();
+    let now = crate::clock::now();
     for plugin in &report.loaded {
         let file = plugin.file.display().to_string();
         let loaded = Loaded {

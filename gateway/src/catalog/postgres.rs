@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use flexcore_infra::postgres::deadpool_postgres::Pool;
 
 use super::{Loaded, PluginCatalog, PluginRecord, RefusalRecord};
-use crate::pipelines::store::StoreError;
-use crate::pipelines::store::postgres::{pool_error, query_error};
+use crate::storage::StoreError;
+use crate::storage::postgres::{pool_error, query_error};
 
 pub struct PgCatalog {
     pool: Pool,

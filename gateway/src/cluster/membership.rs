@@ -2,12 +2,13 @@
 //! serves, how loaded it is) into Redis with a TTL; the live set is whoever
 //! heartbeated within the TTL. A clean shutdown removes the node at once.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use flexcore_infra::cluster::Member;
 use flexcore_infra::redis::{RedisPool, redis};
 
 use super::keys::Keys;
+use crate::clock::unix_ms;
 
 /// Reads and writes membership records.
 #[derive(Clone)]
@@ -133,13 +134,6 @@ impl Membership {
         }
         Ok(())
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 pub(crate) fn pool_error(e: flexcore_infra::redis::bb8::RunError<redis::RedisError>) -> redis::RedisError {

@@ -120,10 +120,14 @@ impl Cluster {
 
     /// The live nodes as Redis has them.
     pub async fn view(&self) -> Result<ClusterView, crate::Error> {
-        let (members, leader) = self.membership.live().await.map_err(|e| crate::Error::Unavailable {
-            plugin: "cluster".into(),
-            message: format!("Redis: {e}"),
-        })?;
+        let (members, leader) = self
+            .membership
+            .live()
+            .await
+            .map_err(|e| crate::Error::ServiceUnavailable {
+                service: "cluster",
+                message: format!("Redis: {e}"),
+            })?;
         let nodes = members
             .into_iter()
             .map(|m| NodeView {
@@ -176,7 +180,7 @@ impl Cluster {
                 version: env!("CARGO_PKG_VERSION").into(),
                 plugins,
                 load: host.in_flight() as u64,
-                heartbeat_unix_ms: membership::unix_ms(),
+                heartbeat_unix_ms: crate::clock::unix_ms(),
                 role: if leader { "leader".into() } else { "follower".into() },
             };
             if let Err(e) = self.membership.beat(&member, leader).await {

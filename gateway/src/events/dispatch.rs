@@ -1,32 +1,17 @@
-//! Delivering one event to the targets subscribed to its type, and the
-//! retry policy every transport follows when a target fails.
+//! Delivering one event to the targets subscribed to its type: one attempt,
+//! whose failures the transport retries ([`super::retry`]).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::HeaderValue;
 use uuid::Uuid;
 
 use super::model::Event;
-use super::subscriptions::{Subscription, SubscriptionIndex, Target};
+use super::retry::Failed;
+use super::subscriptions::{SubscriptionIndex, Target};
 use crate::host::{Invocation, PluginHost};
 use crate::pipelines::Pipelines;
 use crate::pipelines::service::ExecutePipeline;
-
-/// How often and how patiently a failing target is retried.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub backoff: Duration,
-}
-
-impl RetryPolicy {
-    /// The wait after failed attempt `attempt` (1-based): doubling, at most 30 s.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(16);
-        (self.backoff * factor).min(Duration::from_secs(30))
-    }
-}
 
 /// What one delivery attempt did.
 #[derive(Debug, Default)]
@@ -34,7 +19,7 @@ pub struct Attempt {
     /// Subscriptions whose target succeeded.
     pub done: Vec<Uuid>,
     /// Subscriptions whose target failed, with why.
-    pub failed: Vec<(Subscription, String)>,
+    pub failed: Failed,
 }
 
 /// Routes events to their subscribed targets.
@@ -47,10 +32,6 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(host: Arc<PluginHost>, pipelines: Arc<Pipelines>, index: Arc<SubscriptionIndex>) -> Self {
         Self { host, pipelines, index }
-    }
-
-    pub fn index(&self) -> &SubscriptionIndex {
-        &self.index
     }
 
     /// Invokes every target subscribed to the event's type, except those in
@@ -90,22 +71,5 @@ impl Dispatcher {
             }
         }
         attempt
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            backoff: Duration::from_millis(100),
-        };
-        assert_eq!(policy.delay(1), Duration::from_millis(100));
-        assert_eq!(policy.delay(2), Duration::from_millis(200));
-        assert_eq!(policy.delay(4), Duration::from_millis(800));
-        assert_eq!(policy.delay(40), Duration::from_secs(30));
     }
 }

@@ -89,7 +89,7 @@ pub async fn subscribe<B: RequestBody>(state: &AppState, parts: &Parts, body: B)
         id: Uuid::now_v7(),
         event_type: new.event_type,
         target: new.target,
-        created_at: crate::pipelines::service::now(),
+        created_at: crate::clock::now(),
     };
     state.subscriptions.store().insert(&subscription).await?;
     state.subscriptions.refresh().await?;

@@ -1,20 +1,22 @@
 //! The in-process event transport, for one node without Redis: a bounded
-//! queue, a worker that delivers, retries with backoff, and dead letters
-//! kept in memory. Same contract as the Redis stream, without durability
-//! across restarts.
+//! queue, a worker that delivers and retries ([`super::retry`]), and dead
+//! letters kept in memory. Same contract as the Redis stream, without
+//! durability across restarts.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use super::dispatch::{Dispatcher, RetryPolicy};
+use super::dispatch::Dispatcher;
 use super::model::{DeadLetter, Event, NewEvent};
+use super::retry::{Progress, RetryPolicy, Retrying, retry};
 use super::{DomainEvent, EventLog, EventPublisher, domain_event};
 use crate::Error;
-use crate::cluster::membership::unix_ms;
+use crate::clock::unix_ms;
 
 /// Events waiting for the worker; past this, publishing answers 503.
 const QUEUE: usize = 65_536;
@@ -23,7 +25,7 @@ const DEAD_KEPT: usize = 10_000;
 
 pub struct LocalEvents {
     queue: mpsc::Sender<Event>,
-    dead: Arc<Mutex<VecDeque<DeadLetter>>>,
+    dead: Arc<DeadLetters>,
     sequence: AtomicU64,
     node_id: String,
 }
@@ -31,17 +33,23 @@ pub struct LocalEvents {
 /// The worker half, started once the dispatcher exists.
 pub struct LocalWorker {
     incoming: mpsc::Receiver<Event>,
-    dead: Arc<Mutex<VecDeque<DeadLetter>>>,
+    dead: Arc<DeadLetters>,
+    policy: RetryPolicy,
 }
+
+/// The newest [`DEAD_KEPT`] dead letters.
+#[derive(Default)]
+struct DeadLetters(Mutex<VecDeque<DeadLetter>>);
 
 impl LocalEvents {
     /// The publishing half, and the worker to start with [`LocalWorker::start`].
-    pub fn new(node_id: &str) -> (Arc<Self>, LocalWorker) {
+    pub fn new(node_id: &str, policy: RetryPolicy) -> (Arc<Self>, LocalWorker) {
         let (queue, incoming) = mpsc::channel::<Event>(QUEUE);
-        let dead: Arc<Mutex<VecDeque<DeadLetter>>> = Arc::default();
+        let dead = Arc::new(DeadLetters::default());
         let worker = LocalWorker {
             incoming,
             dead: Arc::clone(&dead),
+            policy,
         };
         (
             Arc::new(Self {
@@ -64,8 +72,8 @@ impl LocalEvents {
             time_unix_ms,
             data: new.data,
         };
-        self.queue.try_send(event).map_err(|_| Error::Unavailable {
-            plugin: "events".into(),
+        self.queue.try_send(event).map_err(|_| Error::ServiceUnavailable {
+            service: "events",
             message: "the event queue is full; try again later".into(),
         })?;
         Ok(id)
@@ -74,60 +82,46 @@ impl LocalEvents {
 
 impl LocalWorker {
     /// Delivers queued events until every publisher is gone.
-    pub fn start(self, dispatcher: Arc<Dispatcher>, policy: RetryPolicy) {
-        let Self { mut incoming, dead } = self;
+    pub fn start(self, dispatcher: Arc<Dispatcher>) {
+        let Self {
+            mut incoming,
+            dead,
+            policy,
+        } = self;
         tokio::spawn(async move {
             while let Some(event) = incoming.recv().await {
                 let attempt = dispatcher.deliver(&event, &[]).await;
                 if !attempt.failed.is_empty() {
-                    tokio::spawn(retry(
-                        Arc::clone(&dispatcher),
-                        policy,
-                        event,
-                        attempt.done,
-                        Arc::clone(&dead),
-                    ));
+                    let dispatcher = Arc::clone(&dispatcher);
+                    let dead = Arc::clone(&dead);
+                    let progress = Progress {
+                        attempts: 1,
+                        done: attempt.done,
+                    };
+                    tokio::spawn(async move {
+                        retry(&*dead, &dispatcher, policy, event, progress, attempt.failed).await;
+                    });
                 }
             }
         });
     }
 }
 
-/// Retries the failed targets of `event` until they succeed or run out of
-/// attempts; then each still failing one becomes a dead letter.
-async fn retry(
-    dispatcher: Arc<Dispatcher>,
-    policy: RetryPolicy,
-    event: Event,
-    mut done: Vec<uuid::Uuid>,
-    dead: Arc<Mutex<VecDeque<DeadLetter>>>,
-) {
-    let mut attempts = 1;
-    loop {
-        tokio::time::sleep(policy.delay(attempts)).await;
-        attempts += 1;
-        let attempt = dispatcher.deliver(&event, &done).await;
-        done.extend(attempt.done);
-        if attempt.failed.is_empty() {
-            return;
-        }
-        if attempts >= policy.max_attempts {
-            let mut dead = dead.lock().unwrap_or_else(|e| e.into_inner());
-            for (subscription, error) in attempt.failed {
-                tracing::warn!(event = %event.id, target = %subscription.target, "event dead-lettered: {error}");
-                if dead.len() == DEAD_KEPT {
-                    dead.pop_front();
-                }
-                dead.push_back(DeadLetter {
-                    event: event.clone(),
-                    subscription_id: subscription.id,
-                    target: subscription.target.to_string(),
-                    attempts,
-                    error,
-                    failed_at_unix_ms: unix_ms(),
-                });
+/// Nothing to remember between attempts and nothing to release: the event
+/// lives only in the retrying task.
+#[async_trait]
+impl Retrying for DeadLetters {
+    async fn wait(&self, _event: &Event, delay: Duration) {
+        tokio::time::sleep(delay).await;
+    }
+
+    async fn bury(&self, letters: Vec<DeadLetter>) {
+        let mut dead = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for letter in letters {
+            if dead.len() == DEAD_KEPT {
+                dead.pop_front();
             }
-            return;
+            dead.push_back(letter);
         }
     }
 }
@@ -139,7 +133,7 @@ impl EventLog for LocalEvents {
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
-        let dead = self.dead.lock().unwrap_or_else(|e| e.into_inner());
+        let dead = self.dead.0.lock().unwrap_or_else(|e| e.into_inner());
         Ok(dead.iter().rev().take(limit).cloned().collect())
     }
 }

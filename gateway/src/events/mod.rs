@@ -5,22 +5,26 @@
 //! - [`domain`]: the domain events, plain values;
 //! - [`model`]: published events, delivered events, dead letters;
 //! - [`subscriptions`]: event type → function or pipeline, and each node's index;
-//! - [`dispatch`]: delivering one event to its targets; the retry policy;
+//! - [`dispatch`]: delivering one event to its targets, one attempt;
+//! - [`retry`]: the retry policy, the one loop that applies it, dead letters;
 //! - [`local`]: the in-process transport (one node, embedded default);
 //! - [`stream`]: the Redis Streams transport (a cluster);
+//! - [`transport`]: which of the two carries events, chosen at start-up;
 //! - `redis_link`: the one multiplexed connection its hot paths share;
 //! - [`bus`]: a broadcast publisher for in-process observers and benchmarks;
 //! - [`http`]: the `/events` and `/subscriptions` handlers.
 
 mod bus;
-pub mod dispatch;
+pub(crate) mod dispatch;
 mod domain;
-pub mod http;
-pub mod local;
-pub mod model;
+pub(crate) mod http;
+pub(crate) mod local;
+pub(crate) mod model;
 mod redis_link;
-pub mod stream;
+pub(crate) mod retry;
+pub(crate) mod stream;
 pub mod subscriptions;
+pub(crate) mod transport;
 
 use async_trait::async_trait;
 
@@ -32,7 +36,7 @@ use crate::Error;
 
 /// Where published events are appended and dead letters are read.
 #[async_trait]
-pub trait EventLog: Send + Sync {
+pub(crate) trait EventLog: Send + Sync {
     /// Appends the event; the id it returns is durable as the transport is.
     async fn append(&self, event: NewEvent) -> Result<String, Error>;
     /// The newest dead letters first.
@@ -41,7 +45,7 @@ pub trait EventLog: Send + Sync {
 
 /// A domain event as a published event: type `flexcore.<kind>`, this node
 /// as the source, the event's fields as data.
-pub fn domain_event(event: &DomainEvent, node_id: &str) -> NewEvent {
+pub(crate) fn domain_event(event: &DomainEvent, node_id: &str) -> NewEvent {
     NewEvent {
         event_type: event.wire_type().to_owned(),
         source: node_id.to_owned(),

@@ -12,8 +12,8 @@ use flexcore_infra::postgres::deadpool_postgres::Pool;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::pipelines::store::StoreError;
-use crate::pipelines::store::postgres::{pool_error, query_error};
+use crate::storage::StoreError;
+use crate::storage::postgres::{pool_error, query_error};
 
 /// Where matching events go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,9 +2,11 @@
 //!
 //! The ordinary call runs inline on the async worker: handing every call to
 //! another thread halves throughput (DESIGN.md, measured). A plugin that says
-//! it may block, or that is seen blocking once (a call slower than
-//! `slow_call_threshold`), runs on tokio's blocking pool instead, so it never
-//! stalls other requests, and its deadline is enforced while it runs.
+//! it may block, or that is seen blocking (`SLOW_STREAK`, three, inline calls
+//! in a row slower than `slow_call_threshold`: one could just have been
+//! preempted), runs on tokio's blocking pool instead, so it never stalls other
+//! requests, and its deadline is enforced while it runs. A plugin moved there
+//! by observation comes back inline after `FAST_STREAK` fast calls in a row.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

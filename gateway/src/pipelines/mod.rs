@@ -10,7 +10,7 @@
 
 pub mod domain;
 pub mod execution;
-pub mod http;
+pub(crate) mod http;
 pub mod service;
 pub mod store;
 

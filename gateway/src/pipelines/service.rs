@@ -1,29 +1,23 @@
-//! The application layer: the commands and queries every entry point (HTTP
-//! today; the CLI and events later) goes through. Each handler loads what it
-//! needs from the stores, lets the aggregate apply its rules, saves, and
-//! publishes the resulting domain events.
+//! The application layer: the commands and queries every entry point (the
+//! HTTP handlers, and event delivery to pipeline targets) goes through. Each
+//! handler loads what it needs from the stores, lets the aggregate apply its
+//! rules, saves, and publishes the resulting domain events.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use http::HeaderValue;
 use uuid::Uuid;
 
 use super::domain::{Pipeline, RuleViolation, Step};
 use super::execution::{Execution, ExecutionStatus, StepRun};
-use super::store::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, PipelineStore, StoreError};
+use super::store::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, PipelineStore};
 use crate::Error;
+use crate::clock::now;
 use crate::events::{DomainEvent, EventPublisher, Outcome};
 use crate::host::{Invocation, Output, PluginHost};
-
-/// The time now, to the microsecond: what PostgreSQL keeps, so that a
-/// pipeline reads back exactly as it was created, whichever store holds it.
-pub fn now() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
+use crate::storage::StoreError;
 
 /// The type of the per-step domain event, built only when someone listens.
 const PLUGIN_EXECUTED: &str = "flexcore.plugin_executed";
@@ -124,7 +118,7 @@ impl Pipelines {
             {
                 return Err(Error::VersionConflict {
                     expected,
-                    actual: current.version,
+                    actual: Some(current.version),
                 });
             }
             let mut next = Arc::unwrap_or_clone(current);
@@ -142,7 +136,7 @@ impl Pipelines {
                 }
                 Err(StoreError::VersionConflict { expected }) => {
                     if target.expected_version.is_some() || attempt >= CHANGE_ATTEMPTS {
-                        let actual = self.load(target.pipeline_id).await.map_or(expected + 1, |p| p.version);
+                        let actual = self.load(target.pipeline_id).await.ok().map(|p| p.version);
                         return Err(Error::VersionConflict { expected, actual });
                     }
                     // Lost a race with another writer: back off a little, by

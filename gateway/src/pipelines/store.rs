@@ -2,7 +2,7 @@
 //! real implementations, [`memory`] (the embedded default) and [`postgres`].
 
 pub mod memory;
-pub mod postgres;
+pub(crate) mod postgres;
 
 use std::sync::Arc;
 
@@ -11,19 +11,7 @@ use uuid::Uuid;
 
 use super::domain::{Pipeline, PipelineStatus};
 use super::execution::Execution;
-
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("a pipeline named '{0}' already exists")]
-    NameTaken(String),
-    #[error("the pipeline changed since version {expected}")]
-    VersionConflict { expected: u64 },
-    #[error("the database is unavailable: {0}")]
-    Unavailable(String),
-    #[error("database error: {0}")]
-    Other(String),
-}
+use crate::storage::StoreError;
 
 /// One page of a listing, and where the next one starts.
 #[derive(Debug, Clone)]

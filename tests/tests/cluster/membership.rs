@@ -45,8 +45,8 @@ async fn every_node_lists_the_same_three_nodes_and_the_same_single_leader() {
                 .filter_map(|p| p.as_str())
                 .collect();
             assert!(plugins.contains(&"echo") && plugins.contains(&"recorder"), "{member}");
-            let age = flexcore_gateway::cluster::membership::unix_ms()
-                .saturating_sub(member["last_heartbeat_unix_ms"].as_u64().unwrap());
+            let age =
+                flexcore_gateway::clock::unix_ms().saturating_sub(member["last_heartbeat_unix_ms"].as_u64().unwrap());
             assert!(
                 age <= MEMBER_TTL.as_millis() as u64,
                 "a live member's heartbeat is {age} ms old"

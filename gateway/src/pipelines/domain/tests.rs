@@ -1,3 +1,5 @@
+//! The rules of the `Pipeline` aggregate, checked without any I/O.
+
 use super::*;
 
 fn now() -> DateTime<Utc> {

@@ -7,9 +7,10 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, PipelineStore, StoreError};
+use super::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, PipelineStore};
 use crate::pipelines::domain::Pipeline;
 use crate::pipelines::execution::Execution;
+use crate::storage::StoreError;
 
 /// How many executions per pipeline the memory store keeps.
 pub const EXECUTIONS_KEPT: usize = 10_000;

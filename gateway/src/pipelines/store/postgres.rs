@@ -5,13 +5,15 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use flexcore_infra::postgres::deadpool_postgres::{Pool, PoolError};
-use flexcore_infra::postgres::tokio_postgres::{self, Row, error::SqlState};
+use flexcore_infra::postgres::deadpool_postgres::Pool;
+use flexcore_infra::postgres::tokio_postgres::{Row, error::SqlState};
 use uuid::Uuid;
 
-use super::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, PipelineStore, StoreError};
+use super::{ExecutionQuery, ExecutionStore, Page, PipelineQuery, PipelineStore};
 use crate::pipelines::domain::{Pipeline, PipelineStatus, Step};
 use crate::pipelines::execution::{Execution, ExecutionStatus, StepRun};
+use crate::storage::StoreError;
+use crate::storage::postgres::{pool_error, query_error};
 
 pub struct PgPipelines {
     pool: Pool,
@@ -203,24 +205,4 @@ fn execution_from(row: &Row) -> Result<Execution, StoreError> {
         finished_at: row.get("finished_at"),
         duration_us: row.get::<_, i64>("duration_us") as u64,
     })
-}
-
-/// A pool that cannot hand out a connection means the database is away.
-pub(crate) fn pool_error(e: PoolError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
-
-/// A closed connection or an I/O failure means the database is away; any
-/// other error is the query's own.
-pub(crate) fn query_error(e: tokio_postgres::Error) -> StoreError {
-    let unavailable = e.is_closed()
-        || e.code().is_some_and(|c| {
-            c == &SqlState::ADMIN_SHUTDOWN || c == &SqlState::CRASH_SHUTDOWN || c == &SqlState::CANNOT_CONNECT_NOW
-        })
-        || e.as_db_error().is_none();
-    if unavailable {
-        StoreError::Unavailable(e.to_string())
-    } else {
-        StoreError::Other(e.to_string())
-    }
 }

@@ -18,7 +18,7 @@ mod embedded {
 }
 
 /// The gateway's stores, behind their ports.
-pub struct Stores {
+pub(crate) struct Stores {
     pub pipelines: Arc<dyn PipelineStore>,
     pub executions: Arc<dyn ExecutionStore>,
     pub catalog: Arc<dyn PluginCatalog>,
@@ -28,7 +28,7 @@ pub struct Stores {
 }
 
 impl Stores {
-    pub async fn open(config: &FlexCoreConfig) -> Result<Self, Error> {
+    pub(crate) async fn open(config: &FlexCoreConfig) -> Result<Self, Error> {
         let Some(url) = &config.database_url else {
             return Ok(Self {
                 pipelines: Arc::new(MemoryPipelines::default()),
