@@ -46,6 +46,7 @@ fn call(body: &[u8]) -> (i32, Vec<u8>, String, String) {
         if p.is_null() {
             vec![]
         } else {
+            // SAFETY: a non-null (pointer, length) of the response, valid until free_response.
             unsafe { std::slice::from_raw_parts(p, n) }.to_vec()
         }
     };
