@@ -1,12 +1,14 @@
 //! The `data-processor` plugin: takes a JSON document, turns each of its
 //! top-level entries into a transformed record and describes the document.
 //!
-//! - [`document`] parses the body as serde_json does, into a tree that
-//!   borrows the body's strings;
 //! - [`transform`] says what the records are (one per key of an object, per
 //!   element of an array, or one for a scalar) and writes them;
 //! - [`stats`] measures the document: values per JSON type, nesting depth,
 //!   size and the spread of its numbers;
+//! - [`scan`] reads most documents in one pass, writing them back, finding
+//!   their records and measuring them on the way;
+//! - [`document`] reads any other document as serde_json does, into a tree
+//!   that [`transform`] and [`stats`] then walk;
 //! - [`writer`] writes JSON text byte for byte as serde_json would.
 //!
 //! The answer is written straight into one buffer, in its final order, with
@@ -17,6 +19,7 @@
 #![deny(unsafe_code)]
 
 pub mod document;
+pub mod scan;
 pub mod stats;
 pub mod transform;
 pub mod writer;
@@ -79,6 +82,12 @@ fn answer(body: &[u8], now: u64, elapsed_ms: impl FnOnce() -> f64) -> Result<Vec
 /// Appends the document's JSON text to `out` and returns its records and
 /// statistics.
 fn read_document(body: &[u8], out: &mut Vec<u8>) -> Result<(Vec<Record>, InputStats), PluginError> {
+    let start = out.len();
+    if let Some(scanned) = scan::scan(body, out) {
+        return Ok((scanned.records, scanned.stats));
+    }
+    // What the scan is unsure of, serde_json decides (and words the error).
+    out.truncate(start);
     let document = document::parse(body)
         .map_err(|e| PluginError::invalid_input(format!("request body is not valid JSON: {e}")))?;
     let records = transform::write_document(out, &document);

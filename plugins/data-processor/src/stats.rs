@@ -5,9 +5,9 @@
 //! deepest path (a scalar is 0, `{}` is 1, `{"a":[]}` is 2).
 //!
 //! Values are counted one at a time, in document order, by whoever reads the
-//! document: [`InputStats::of`] walks a parsed tree (recursively;
-//! serde_json's parser refuses documents nested deeper than 127 levels, so
-//! the recursion is bounded).
+//! document: the one-pass scan as it goes, or [`InputStats::of`] walking a
+//! parsed tree (recursively; serde_json's parser refuses documents nested
+//! deeper than 127 levels, so the recursion is bounded).
 
 use crate::document::{Json, Number};
 use crate::writer;

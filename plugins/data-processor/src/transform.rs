@@ -10,8 +10,9 @@
 //! (`original_value`) and that JSON again inside a string
 //! (`transformed_value`). So the document is written once (the answer's
 //! `input_received`), noting where each record's key and value landed, by
-//! [`write_document`]; then [`write_records`] copies those bytes rather than
-//! serialising the values again.
+//! [`write_document`] from a parsed tree or by `scan` as it reads; then
+//! [`write_records`] copies those bytes rather than serialising the values
+//! again.
 
 use std::ops::Range;
 

@@ -7,6 +7,8 @@ use flexcore_abi::Status;
 use proptest::prelude::*;
 
 use super::reference;
+use crate::stats::InputStats;
+use crate::{document, scan, transform};
 
 // The documents the benches and load scenarios send.
 #[allow(dead_code)]
@@ -57,13 +59,34 @@ fn the_documented_example_and_the_tests_documents() {
 fn the_bench_documents() {
     for size in [1024, 64 * 1024] {
         let body = fixtures::json_document(size);
-        // As the bench's `exact_path`: with a repeated key.
+        // As the bench's `exact_path`: a repeated key leaves it to the tree.
         let repeated_key = [&b"{\"version\":0,"[..], &body[1..]].concat();
         for body in [body, repeated_key] {
             let (new, old) = answers(&body, 0.0123);
             assert!(new.is_ok());
             assert_eq!(new, old, "json_document({size})");
         }
+    }
+}
+
+#[test]
+fn common_documents_take_the_one_pass_scan() {
+    let mut documents = vec![fixtures::json_document(1024), fixtures::json_document(64 * 1024)];
+    for text in [
+        r#"{"test_input":"real_data"}"#,
+        r#" [ {"a" : -1.5e3, "b":[0.25, -0, 1E+2, 123456789012345678]}, "x\"\u00e9\ud83d\ude00\n", null, true ] "#,
+        "-0.000001",
+    ] {
+        documents.push(text.as_bytes().to_vec());
+    }
+    for body in documents {
+        let mut out = Vec::new();
+        assert!(
+            scan::scan(&body, &mut out).is_some(),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(answers(&body, 1.0).0, answers(&body, 1.0).1);
     }
 }
 
@@ -240,8 +263,8 @@ fn key() -> impl Strategy<Value = String> {
 }
 
 /// JSON text, mostly valid, spelt in the many ways JSON allows. With
-/// `repeat_keys`, objects often repeat a key; without, each key of an object
-/// is told apart by a suffix.
+/// `repeat_keys`, objects often repeat a key (which the scan leaves to the
+/// exact path); without, each key of an object is told apart by a suffix.
 fn document(repeat_keys: bool) -> impl Strategy<Value = String> {
     let scalar = prop_oneof![
         Just("null".to_owned()),
@@ -281,6 +304,20 @@ proptest! {
         let body = format!("{before}{body}{after}");
         let (new, old) = answers(body.as_bytes(), 0.5);
         prop_assert_eq!(new, old, "for {:?}", body);
+    }
+
+    #[test]
+    fn what_the_scan_reads_it_reads_as_the_exact_path_does(body in document(false)) {
+        let body = body.as_bytes();
+        let mut scanned_text = Vec::new();
+        if let Some(scanned) = scan::scan(body, &mut scanned_text) {
+            let document = document::parse(body).expect("the scan takes only valid JSON");
+            let mut text = Vec::new();
+            let records = transform::write_document(&mut text, &document);
+            prop_assert_eq!(String::from_utf8_lossy(&scanned_text), String::from_utf8_lossy(&text));
+            prop_assert_eq!(scanned.records, records);
+            prop_assert_eq!(scanned.stats, InputStats::of(&document, body.len()));
+        }
     }
 
     #[test]
