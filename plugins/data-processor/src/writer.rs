@@ -99,7 +99,7 @@ pub fn escape_json_within(out: &mut Vec<u8>, text: Range<usize>) {
             // Without branches, as quotes come too often to be predicted: a
             // backslash is written every time, and kept only when needed.
             // (`length` stays below 2 * BLOCK; the mask says so to the compiler.)
-            let backslash = usize::from(matches!(byte, b'"' | b'\\'));
+            let backslash = usize::from(QUOTE_OR_BACKSLASH[usize::from(byte)]);
             escaped[length & (2 * BLOCK - 1)] = b'\\';
             length += backslash;
             escaped[length & (2 * BLOCK - 1)] = byte;
@@ -135,6 +135,14 @@ fn push_escape(out: &mut Vec<u8>, byte: u8, escape: u8) {
 }
 
 const UU: u8 = b'u';
+
+/// 1 for `"` and `\`, 0 for any other byte.
+static QUOTE_OR_BACKSLASH: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'"' as usize] = 1;
+    table[b'\\' as usize] = 1;
+    table
+};
 
 /// serde_json's table: for each byte, the letter after `\` in its escape
 /// sequence (`u` for `\u00XX`), or 0 when the byte stands for itself.
