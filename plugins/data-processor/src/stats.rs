@@ -2,13 +2,17 @@
 //!
 //! Every value counts, the document itself included: `{"a":[1,2]}` holds one
 //! object, one array and two numbers. Depth counts the containers on the
-//! deepest path (a scalar is 0, `{}` is 1, `{"a":[]}` is 2). The walk is
-//! recursive; serde_json's parser refuses documents nested deeper than 128
-//! levels, so its depth is bounded.
+//! deepest path (a scalar is 0, `{}` is 1, `{"a":[]}` is 2).
+//!
+//! Values are counted one at a time, in document order, by whoever reads the
+//! document: the one-pass scan as it goes, or [`InputStats::of`] walking a
+//! parsed tree (recursively; serde_json's parser refuses documents nested
+//! deeper than 127 levels, so the recursion is bounded).
 
-use serde_json::{Number, Value, json};
+use crate::document::{Json, Number};
+use crate::writer;
 
-/// What [`InputStats::of`] found in a document.
+/// What was found in a document.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct InputStats {
     pub type_counts: TypeCounts,
@@ -32,68 +36,112 @@ pub struct TypeCounts {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct NumberStats {
     pub count: u64,
-    /// The smallest and largest number as written (so integers stay integers),
-    /// with their value as `f64` for comparing.
-    pub min: Option<(f64, Number)>,
-    pub max: Option<(f64, Number)>,
+    /// The smallest and largest number as written (so integers stay integers).
+    pub min: Option<Number>,
+    pub max: Option<Number>,
+    /// Summed in document order, as the mean has always been computed.
     pub sum: f64,
 }
 
+/// A value as [`InputStats::add`] counts it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    Null,
+    Bool,
+    Number(Number),
+    String,
+    Array,
+    Object,
+}
+
 impl InputStats {
-    /// Measures `document`, whose text was `size_bytes` long.
-    pub fn of(document: &Value, size_bytes: usize) -> Self {
-        let mut stats = Self {
+    /// Nothing counted yet, for a document `size_bytes` long.
+    pub fn new(size_bytes: usize) -> Self {
+        Self {
             size_bytes,
             ..Self::default()
-        };
-        stats.max_depth = stats.visit(document);
+        }
+    }
+
+    /// Measures a whole `document`, whose text was `size_bytes` long.
+    pub fn of(document: &Json, size_bytes: usize) -> Self {
+        let mut stats = Self::new(size_bytes);
+        stats.visit(document, 0);
         stats
     }
 
-    /// The `metadata` object of the plugin's answer.
-    pub fn to_json(&self) -> Value {
-        let counts = &self.type_counts;
-        json!({
-            "input_size_bytes": self.size_bytes,
-            "total_values": counts.total(),
-            "max_depth": self.max_depth,
-            "type_counts": {
-                "null": counts.null,
-                "bool": counts.bool,
-                "number": counts.number,
-                "string": counts.string,
-                "array": counts.array,
-                "object": counts.object,
-            },
-            "numeric_stats": self.numbers.to_json(),
-        })
-    }
-
-    /// Counts `value` and everything inside it; returns its depth.
-    fn visit(&mut self, value: &Value) -> usize {
+    /// Counts one value found inside `level` containers (the document is at
+    /// level 0). Every value must be counted in document order, a container
+    /// before what it holds, as the mean sums the numbers in that order.
+    #[inline(always)]
+    pub fn add(&mut self, value: Kind, level: usize) {
         let counts = &mut self.type_counts;
         match value {
-            Value::Null => counts.null += 1,
-            Value::Bool(_) => counts.bool += 1,
-            Value::String(_) => counts.string += 1,
-            Value::Number(number) => {
+            Kind::Null => counts.null += 1,
+            Kind::Bool => counts.bool += 1,
+            Kind::String => counts.string += 1,
+            Kind::Number(number) => {
                 counts.number += 1;
                 self.numbers.add(number);
             }
-            Value::Array(elements) => {
+            // The deepest container sets the depth.
+            Kind::Array => {
                 counts.array += 1;
-                return 1 + self.deepest(elements.iter());
+                self.max_depth = self.max_depth.max(level + 1);
             }
-            Value::Object(fields) => {
+            Kind::Object => {
                 counts.object += 1;
-                return 1 + self.deepest(fields.values());
+                self.max_depth = self.max_depth.max(level + 1);
             }
         }
-        0
     }
 
-    fn deepest<'a>(&mut self, values: impl Iterator<Item = &'a Value>) -> usize {
-        values.map(|value| self.visit(value)).max().unwrap_or(0)
+    /// Appends the `metadata` object of the plugin's answer.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let counts = &self.type_counts;
+        out.extend_from_slice(b"{\"input_size_bytes\":");
+        writer::uint(out, self.size_bytes as u64);
+        out.extend_from_slice(b",\"total_values\":");
+        writer::uint(out, counts.total());
+        out.extend_from_slice(b",\"max_depth\":");
+        writer::uint(out, self.max_depth as u64);
+        out.extend_from_slice(b",\"type_counts\":{\"null\":");
+        writer::uint(out, counts.null);
+        out.extend_from_slice(b",\"bool\":");
+        writer::uint(out, counts.bool);
+        out.extend_from_slice(b",\"number\":");
+        writer::uint(out, counts.number);
+        out.extend_from_slice(b",\"string\":");
+        writer::uint(out, counts.string);
+        out.extend_from_slice(b",\"array\":");
+        writer::uint(out, counts.array);
+        out.extend_from_slice(b",\"object\":");
+        writer::uint(out, counts.object);
+        out.extend_from_slice(b"},\"numeric_stats\":");
+        self.numbers.write(out);
+        out.push(b'}');
+    }
+
+    /// Counts `value` and everything inside it.
+    fn visit(&mut self, value: &Json, level: usize) {
+        match value {
+            Json::Null => self.add(Kind::Null, level),
+            Json::Bool(_) => self.add(Kind::Bool, level),
+            Json::String(_) => self.add(Kind::String, level),
+            Json::Number(number) => self.add(Kind::Number(*number), level),
+            Json::Array(elements) => {
+                self.add(Kind::Array, level);
+                for element in elements {
+                    self.visit(element, level + 1);
+                }
+            }
+            Json::Object(entries) => {
+                self.add(Kind::Object, level);
+                for (_, value) in entries {
+                    self.visit(value, level + 1);
+                }
+            }
+        }
     }
 }
 
@@ -104,16 +152,15 @@ impl TypeCounts {
 }
 
 impl NumberStats {
-    fn add(&mut self, number: &Number) {
-        // Always `Some` unless serde_json's arbitrary_precision is on.
-        let Some(x) = number.as_f64() else { return };
+    fn add(&mut self, number: Number) {
+        let x = number.as_f64();
         self.count += 1;
         self.sum += x;
-        if self.min.as_ref().is_none_or(|(min, _)| x < *min) {
-            self.min = Some((x, number.clone()));
+        if self.min.is_none_or(|min| x < min.as_f64()) {
+            self.min = Some(number);
         }
-        if self.max.as_ref().is_none_or(|(max, _)| x > *max) {
-            self.max = Some((x, number.clone()));
+        if self.max.is_none_or(|max| x > max.as_f64()) {
+            self.max = Some(number);
         }
     }
 
@@ -122,23 +169,39 @@ impl NumberStats {
         (self.count > 0).then(|| self.sum / self.count as f64)
     }
 
-    fn to_json(&self) -> Value {
-        json!({
-            "count": self.count,
-            "min": self.min.as_ref().map(|(_, number)| number),
-            "max": self.max.as_ref().map(|(_, number)| number),
-            "mean": self.mean(),
-        })
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"count\":");
+        writer::uint(out, self.count);
+        out.extend_from_slice(b",\"min\":");
+        optional(out, self.min, writer::number);
+        out.extend_from_slice(b",\"max\":");
+        optional(out, self.max, writer::number);
+        out.extend_from_slice(b",\"mean\":");
+        optional(out, self.mean(), writer::float);
+        out.push(b'}');
+    }
+}
+
+/// Appends `value` with `write`, or `null`.
+fn optional<T>(out: &mut Vec<u8>, value: Option<T>, write: fn(&mut Vec<u8>, T)) {
+    match value {
+        Some(value) => write(out, value),
+        None => out.extend_from_slice(b"null"),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
+    use crate::document;
 
     fn stats(text: &str) -> Value {
-        let document: Value = serde_json::from_str(text).unwrap();
-        InputStats::of(&document, text.len()).to_json()
+        let document = document::parse(text.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        InputStats::of(&document, text.len()).write(&mut out);
+        serde_json::from_slice(&out).unwrap()
     }
 
     #[test]
@@ -176,5 +239,13 @@ mod tests {
         assert_eq!(stats("42")["max_depth"], 0);
         assert_eq!(stats("{}")["max_depth"], 1);
         assert_eq!(stats(r#"{"a":[]}"#)["max_depth"], 2);
+    }
+
+    #[test]
+    fn a_value_replaced_by_a_repeated_key_is_not_counted() {
+        let m = stats(r#"{"a":[1,[2]],"b":3,"a":"x"}"#);
+        assert_eq!(m["total_values"], 3);
+        assert_eq!(m["max_depth"], 1);
+        assert_eq!(m["numeric_stats"]["count"], 1);
     }
 }

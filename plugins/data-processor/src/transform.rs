@@ -5,78 +5,225 @@
 //! element one record keyed by its index, and each record says which element
 //! it came from in `record_index`. A scalar document gives one record keyed
 //! `value`.
+//!
+//! Every record repeats text of the document: its key, its value as JSON
+//! (`original_value`) and that JSON again inside a string
+//! (`transformed_value`). So the document is written once (the answer's
+//! `input_received`), noting where each record's key and value landed, by
+//! [`write_document`] from a parsed tree or by `scan` as it reads; then
+//! [`write_records`] copies those bytes rather than serialising the values
+//! again.
 
-use serde_json::{Map, Value};
+use std::ops::Range;
 
-/// The records of `input`, each stamped with `timestamp` (Unix seconds).
-pub fn records(input: &Value, timestamp: u64) -> Vec<Value> {
-    match input {
-        Value::Object(fields) => fields
-            .iter()
-            .map(|(key, value)| record(key, value, None, timestamp))
-            .collect(),
-        Value::Array(elements) => elements
-            .iter()
-            .enumerate()
-            .flat_map(|(index, element)| match element {
-                Value::Object(fields) => fields
-                    .iter()
-                    .map(|(key, value)| record(key, value, Some(index), timestamp))
-                    .collect(),
-                other => vec![record(&index.to_string(), other, Some(index), timestamp)],
-            })
-            .collect(),
-        scalar => vec![record("value", scalar, None, timestamp)],
+use crate::document::Json;
+use crate::writer;
+
+/// One record, pointing into the document's text already in the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub key: Key,
+    /// The value's JSON text.
+    pub value: Range<usize>,
+    /// The array element the record comes from.
+    pub index: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// An object's key: its JSON text, quotes included.
+    Written(Range<usize>),
+    /// The index of an array element that is not an object.
+    Index(usize),
+    /// `value`, the key of a scalar document's one record.
+    Value,
+}
+
+/// Appends `document` as JSON and returns its records.
+pub fn write_document(out: &mut Vec<u8>, document: &Json) -> Vec<Record> {
+    let mut records = Vec::new();
+    match document {
+        Json::Object(entries) => write_entries(out, entries, None, &mut records),
+        Json::Array(elements) => {
+            out.push(b'[');
+            for (index, element) in elements.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                match element {
+                    Json::Object(entries) => write_entries(out, entries, Some(index), &mut records),
+                    other => records.push(Record {
+                        key: Key::Index(index),
+                        value: written(out, |out| writer::value(out, other)),
+                        index: Some(index),
+                    }),
+                }
+            }
+            out.push(b']');
+        }
+        scalar => records.push(Record {
+            key: Key::Value,
+            value: written(out, |out| writer::value(out, scalar)),
+            index: None,
+        }),
+    }
+    records
+}
+
+/// Appends an object, one record per entry.
+fn write_entries(
+    out: &mut Vec<u8>,
+    entries: &[(crate::document::Text, Json)],
+    index: Option<usize>,
+    records: &mut Vec<Record>,
+) {
+    out.push(b'{');
+    for (i, (key, value)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let key = written(out, |out| writer::string(out, key));
+        out.push(b':');
+        let value = written(out, |out| writer::value(out, value));
+        records.push(Record {
+            key: Key::Written(key),
+            value,
+            index,
+        });
+    }
+    out.push(b'}');
+}
+
+/// Where in `out` the bytes that `write` appends land.
+fn written(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> Range<usize> {
+    let start = out.len();
+    write(out);
+    start..out.len()
+}
+
+/// Appends `records` as a JSON array, each stamped with `timestamp` (Unix
+/// seconds). `out` must hold the text the records point at.
+pub fn write_records(out: &mut Vec<u8>, records: &[Record], timestamp: u64) {
+    out.push(b'[');
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_record(out, record, timestamp);
+    }
+    out.push(b']');
+}
+
+fn write_record(out: &mut Vec<u8>, record: &Record, timestamp: u64) {
+    out.extend_from_slice(b"{\"original_key\":");
+    write_key(out, &record.key, b"\"");
+    out.extend_from_slice(b",\"original_value\":");
+    out.extend_from_within(record.value.clone());
+    out.extend_from_slice(b",\"transformed_key\":");
+    write_key(out, &record.key, b"\"processed_");
+    out.extend_from_slice(b",\"transformed_value\":\"PROCESSED: ");
+    write_transformed_value(out, record.value.clone());
+    out.extend_from_slice(b",\"transformation_timestamp\":");
+    writer::uint(out, timestamp);
+    if let Some(index) = record.index {
+        out.extend_from_slice(b",\"record_index\":");
+        writer::uint(out, index as u64);
+    }
+    out.push(b'}');
+}
+
+/// Appends the key as a JSON string whose text starts with `opening` (the
+/// opening quote and a prefix).
+fn write_key(out: &mut Vec<u8>, key: &Key, opening: &[u8]) {
+    out.extend_from_slice(opening);
+    match key {
+        // The written key without its opening quote: its escaped text and
+        // the closing quote.
+        Key::Written(text) => out.extend_from_within(text.start + 1..text.end),
+        Key::Index(index) => {
+            writer::uint(out, *index as u64);
+            out.push(b'"');
+        }
+        Key::Value => out.extend_from_slice(b"value\""),
     }
 }
 
-/// `PROCESSED: ` followed by a string's text, or by any other value's JSON.
-pub fn transformed_value(value: &Value) -> String {
-    match value {
-        Value::String(text) => format!("PROCESSED: {text}"),
-        other => format!("PROCESSED: {other}"),
+/// Appends the end of `transformed_value`, after `"PROCESSED: `: a string's
+/// own text, or any other value's JSON text, escaped; then the closing quote.
+fn write_transformed_value(out: &mut Vec<u8>, value: Range<usize>) {
+    if out[value.start] == b'"' {
+        // Already escaped, and it brings its closing quote.
+        out.extend_from_within(value.start + 1..value.end);
+    } else {
+        writer::escape_json_within(out, value);
+        out.push(b'"');
     }
-}
-
-fn record(key: &str, value: &Value, record_index: Option<usize>, timestamp: u64) -> Value {
-    let mut record = Map::new();
-    record.insert("original_key".into(), key.into());
-    record.insert("original_value".into(), value.clone());
-    record.insert("transformed_key".into(), format!("processed_{key}").into());
-    record.insert("transformed_value".into(), transformed_value(value).into());
-    record.insert("transformation_timestamp".into(), timestamp.into());
-    if let Some(index) = record_index {
-        record.insert("record_index".into(), index.into());
-    }
-    Value::Object(record)
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
+    use crate::document;
 
-    #[test]
-    fn strings_lose_their_quotes_and_other_values_keep_their_json() {
-        assert_eq!(transformed_value(&json!("real_data")), "PROCESSED: real_data");
-        assert_eq!(transformed_value(&json!(42)), "PROCESSED: 42");
-        assert_eq!(transformed_value(&json!(null)), "PROCESSED: null");
-        assert_eq!(transformed_value(&json!({"a": 1})), r#"PROCESSED: {"a":1}"#);
-        assert_eq!(transformed_value(&json!([1, "x"])), r#"PROCESSED: [1,"x"]"#);
+    /// The records of `text`, stamped 7, as the answer holds them.
+    fn records(text: &str) -> Vec<Value> {
+        let document = document::parse(text.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let records = write_document(&mut out, &document);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&out).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        let start = out.len();
+        write_records(&mut out, &records, 7);
+        serde_json::from_slice(&out[start..]).unwrap()
+    }
+
+    fn field<'a>(records: &'a [Value], name: &str) -> Vec<&'a Value> {
+        records.iter().map(|record| &record[name]).collect()
     }
 
     #[test]
-    fn object_keys_keep_the_input_order() {
-        let input: Value = serde_json::from_str(r#"{"z":1,"a":2,"m":3}"#).unwrap();
-        let keys: Vec<_> = records(&input, 0).iter().map(|r| r["original_key"].clone()).collect();
-        assert_eq!(keys, [json!("z"), json!("a"), json!("m")]);
+    fn strings_lose_their_quotes_and_other_values_keep_their_json() {
+        let records = records(r#"{"s":"real_data","n":42,"z":null,"o":{"a":1},"l":[1,"x"],"q":"say \"hi\""}"#);
+        assert_eq!(
+            field(&records, "transformed_value"),
+            [
+                "PROCESSED: real_data",
+                "PROCESSED: 42",
+                "PROCESSED: null",
+                r#"PROCESSED: {"a":1}"#,
+                r#"PROCESSED: [1,"x"]"#,
+                r#"PROCESSED: say "hi""#,
+            ]
+        );
+        assert_eq!(records[3]["original_value"], json!({"a": 1}));
+    }
+
+    #[test]
+    fn object_keys_keep_the_input_order_and_their_characters() {
+        let records = records(r#"{"z":1,"a":2,"m\"\n":3}"#);
+        assert_eq!(field(&records, "original_key"), ["z", "a", "m\"\n"]);
+        assert_eq!(
+            field(&records, "transformed_key"),
+            ["processed_z", "processed_a", "processed_m\"\n"]
+        );
+    }
+
+    #[test]
+    fn array_elements_are_keyed_by_their_index_unless_objects() {
+        let records = records(r#"[{"a":1},"loose",{"b":2,"c":3}]"#);
+        assert_eq!(field(&records, "original_key"), ["a", "1", "b", "c"]);
+        assert_eq!(field(&records, "transformed_key")[1], "processed_1");
+        assert_eq!(field(&records, "record_index"), [0, 1, 2, 2]);
     }
 
     #[test]
     fn a_scalar_document_is_one_record_keyed_value() {
         assert_eq!(
-            records(&json!(true), 7),
+            records("true"),
             [json!({
                 "original_key": "value",
                 "original_value": true,
@@ -89,7 +236,7 @@ mod tests {
 
     #[test]
     fn an_empty_object_or_array_has_no_records() {
-        assert!(records(&json!({}), 0).is_empty());
-        assert!(records(&json!([]), 0).is_empty());
+        assert!(records("{}").is_empty());
+        assert!(records("[]").is_empty());
     }
 }

@@ -1,4 +1,8 @@
-//! The plugin called as the host calls it: a request in, a JSON answer out.
+//! The plugin called as the host calls it: a request in, a JSON answer out,
+//! and the same answer as before, byte for byte ([`identity`]).
+
+mod identity;
+mod reference;
 
 use flexcore_abi::{RequestBuf, Status};
 use serde_json::{Value, json};
